@@ -1,0 +1,58 @@
+# convrnn.h - build, test, demo, bench. See README.md.
+CC      ?= cc
+CXX     ?= c++
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
+ARCH    ?=
+LDLIBS  ?= -lm
+BUILD   ?= build
+# OpenMP: on unless NO_OMP=1 (probed: off if the compiler lacks it)
+ifeq ($(NO_OMP),1)
+  OMPFLAGS :=
+else
+  OMPFLAGS := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
+endif
+ALLFLAGS = $(CFLAGS) $(ARCH) $(OMPFLAGS) -I.
+
+HDR      := convrnn.h $(wildcard parts/*.h)
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
+CLI_SRC  := examples/convrnn.c $(wildcard examples/cli_*.c)
+
+.PHONY: all test test-asan test-cxx native demo bench clean fuzz
+all: $(BUILD)/convrnn
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/convrnn: $(CLI_SRC) $(HDR) examples/cli.h | $(BUILD)
+	$(CC) $(ALLFLAGS) -o $@ $(CLI_SRC) $(LDLIBS)
+
+$(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
+	$(CC) $(ALLFLAGS) -o $@ $< $(LDLIBS)
+
+test: $(TESTS) $(BUILD)/convrnn
+	@echo "build: $$($(BUILD)/convrnn version 2>/dev/null)"
+	@sh tests/run.sh $(TESTS)
+
+# the same suite under AddressSanitizer + UBSan
+test-asan:
+	$(MAKE) test BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+# C++ and CONVRNN_STATIC compile checks
+test-cxx: | $(BUILD)
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -I. -fsyntax-only tests/compile_check.c
+	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_STATIC -I. -c tests/compile_check.c -o $(BUILD)/cc_static.o
+	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_USE_DOUBLE -I. -c tests/compile_check.c -o $(BUILD)/cc_double.o
+
+native:
+	$(MAKE) all test ARCH="-march=native" BUILD=build-native
+
+demo: $(BUILD)/convrnn
+	sh examples/demo.sh $(BUILD)/convrnn
+
+bench:
+	sh bench/run.sh
+
+clean:
+	rm -rf build build-asan build-native build-avx2 build-neon

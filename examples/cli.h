@@ -1,0 +1,7 @@
+/* Subcommands of the convrnn command; each returns the process exit code and prints its errors
+   as one line on stderr. */
+#ifndef CONVRNN_CLI_H
+#define CONVRNN_CLI_H
+int cli_score(int argc, char **argv);   /* convrnn score neural|ost ... (cli_score.c) */
+int cli_pls(int argc, char **argv);     /* convrnn pls ... (cli_score.c) */
+#endif

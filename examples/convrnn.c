@@ -1,0 +1,26 @@
+/* convrnn: the command-line front end of convrnn.h.
+   Usage: convrnn <command> [options]; `convrnn help` lists the commands. */
+#define CONVRNN_IMPLEMENTATION
+#include "convrnn.h"
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static int usage(FILE *f) {
+    fprintf(f,
+        "usage: convrnn <command> [options]\n"
+        "  version                         print the build line\n"
+        "  score neural|ost ...            score model features against neural/behavioural data\n"
+        "  pls ...                         fit PLS regression and predict\n");
+    return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "version")) { printf("%s\n", convrnn_build_info()); return 0; }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) return usage(stdout);
+    if (!strcmp(argv[1], "score")) return cli_score(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "pls")) return cli_pls(argc - 1, argv + 1);
+    fprintf(stderr, "convrnn: unknown command '%s' (try 'convrnn help')\n", argv[1]);
+    return 2;
+}
