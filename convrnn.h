@@ -167,6 +167,7 @@ CONVRNNDEF void  convrnn_free(void *ctx, void *p);
 /* development parts, inlined before release */
 #include "parts/core_decl.h"
 #include "parts/io_decl.h"
+#include "parts/graph_decl.h"
 #include "parts/metrics_decl.h"
 
 #ifdef __cplusplus
@@ -185,6 +186,7 @@ CONVRNNDEF void  convrnn_free(void *ctx, void *p);
 #include <stdio.h>
 #include <math.h>
 #include <float.h>
+#include <errno.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -342,6 +344,7 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
 
 #include "parts/core_impl.h"
 #include "parts/io_impl.h"
+#include "parts/graph_impl.h"
 #include "parts/metrics_impl.h"
 
 #if defined(CONVRNN_STATIC) && defined(__GNUC__)

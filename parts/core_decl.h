@@ -92,6 +92,7 @@ typedef struct convrnn_param_info {
     convrnn_init init;
     double weight_decay;     /* lambda of the TF l2 term lambda*sum(w^2)/2 (0: none) */
     int trainable;           /* 0: frozen (e.g. memory_decay of plain layers) */
+    int group;               /* 0: network; 1: decoder scalars (not in the paper's parameter counts) */
 } convrnn_param_info;
 
 typedef struct convrnn_params {
@@ -118,6 +119,8 @@ CONVRNNDEF int  convrnn_params_find(const convrnn_params *ps, const char *name);
 CONVRNNDEF convrnn_tensor *convrnn_params_tensor(convrnn_params *ps, int index);
 CONVRNNDEF void convrnn_params_zero_grad(convrnn_params *ps);
 CONVRNNDEF size_t convrnn_params_count_trainable(const convrnn_params *ps);
+/* Elements of the trainable network parameters (group 0): the paper's parameter count. */
+CONVRNNDEF size_t convrnn_params_count_network(const convrnn_params *ps);
 CONVRNNDEF void convrnn_params_free(convrnn_params *ps);
 CONVRNNDEF convrnn_init convrnn_init_make(convrnn_init_kind kind, double a, double b);
 

@@ -367,6 +367,12 @@ CONVRNNDEF size_t convrnn_params_count_trainable(const convrnn_params *ps) {
     for (i = 0; i < ps->count; i++) if (ps->info[i].trainable) n += ps->info[i].size;
     return n;
 }
+CONVRNNDEF size_t convrnn_params_count_network(const convrnn_params *ps) {
+    size_t n = 0;
+    int i;
+    for (i = 0; i < ps->count; i++) if (ps->info[i].trainable && ps->info[i].group == 0) n += ps->info[i].size;
+    return n;
+}
 CONVRNNDEF void convrnn_params_free(convrnn_params *ps) {
     convrnn_free(ps->alloc_ctx, ps->info);
     convrnn_free(ps->alloc_ctx, ps->values);
