@@ -1618,7 +1618,7 @@ CONVRNNDEF convrnn_status convrnn_idx_parse(const void *images, size_t images_le
                                  (unsigned long)n, (unsigned long)n + 8, (unsigned long)labels_len);
     for (i = 0; i < n; i++)
         if ((int)lb[8 + i] >= num_classes)
-            return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "idx: label %d of image %lu is not below num_classes %d", lb[8 + i],
+            return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "idx: labels: label %d of image %lu is not below num_classes %d", lb[8 + i],
                                      (unsigned long)i, num_classes);
     s = convrnn__io_ds_alloc(ds, n, rows, cols, 1, num_classes, "idx", err);
     if (s) return s;
