@@ -10,6 +10,10 @@ static int usage(FILE *f) {
     fprintf(f,
         "usage: convrnn <command> [options]\n"
         "  version                         print the build line\n"
+        "  info MODEL|FILE.cfg             layer table, parameters and units\n"
+        "  init --model M --seed S --out W.safetensors   freshly initialized weights\n"
+        "  features --model M (--weights W | --init-seed S) --input X.npy --steps T --image-off K\n"
+        "           [--blank V] --layers a,b --out DIR     per-step features as DIR/<layer>.npy\n"
         "  score neural|ost ...            score model features against neural/behavioural data\n"
         "  pls ...                         fit PLS regression and predict\n");
     return f == stderr ? 2 : 0;
@@ -19,6 +23,9 @@ int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "version")) { printf("%s\n", convrnn_build_info()); return 0; }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) return usage(stdout);
+    if (!strcmp(argv[1], "info")) return cli_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "init")) return cli_init(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);
     if (!strcmp(argv[1], "score")) return cli_score(argc - 1, argv + 1);
     if (!strcmp(argv[1], "pls")) return cli_pls(argc - 1, argv + 1);
     fprintf(stderr, "convrnn: unknown command '%s' (try 'convrnn help')\n", argv[1]);

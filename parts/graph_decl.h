@@ -140,6 +140,9 @@ CONVRNNDEF size_t convrnn_model_unit_count(const convrnn_model *m, size_t *prepo
    (local recurrence and feedback edges) having acted on image-driven input once (spec 2.5);
    for a feedforward graph, the length of the first feedforward pass (L). */
 CONVRNNDEF int convrnn_model_minimal_T(const convrnn_model *m);
+/* Output shape of node v (per image, per step) for an input of in_h x in_w. */
+CONVRNNDEF convrnn_status convrnn_model_output_shape(const convrnn_model *m, int v, int in_h, int in_w, int *h, int *w,
+                                                     int *c, convrnn_error *err);
 /* Node index by name, -1 if absent. */
 CONVRNNDEF int convrnn_model_node(const convrnn_model *m, const char *name);
 

@@ -492,6 +492,7 @@ static int convrnn__pop(convrnn__lp *p, char **tok, int nt, convrnn_op_spec *o) 
     if (kind == CONVRNN_OP_KIND_COUNT) return convrnn__perr(p, "unknown op '%.40s'%s", tok[1], "");
     *o = convrnn__op(kind, "", "");
     if (kind == CONVRNN_OP_MAXPOOL) { o->k = 2; o->stride = 2; }
+    if (kind == CONVRNN_OP_CONV || kind == CONVRNN_OP_FC) o->bias = 1;
     if (kind == CONVRNN_OP_RESADD) snprintf(o->wname, sizeof o->wname, "residual_add_weights");
     for (i = 2; i < nt; i++) {
         char *k = tok[i], *v = strchr(k, '=');
@@ -1064,6 +1065,16 @@ CONVRNNDEF size_t convrnn_model_unit_count(const convrnn_model *m, size_t *prepo
     for (v = 0; v < m->spec.n_nodes; v++) { u += m->rt[v].units; p += m->rt[v].units_prepool; }
     if (prepool) *prepool = p;
     return u;
+}
+CONVRNNDEF convrnn_status convrnn_model_output_shape(const convrnn_model *m, int v, int in_h, int in_w, int *h, int *w,
+                                                     int *c, convrnn_error *err) {
+    convrnn__sizes sz[CONVRNN_MAX_NODES];
+    convrnn_status s;
+    if (!m || v < 0 || v >= m->spec.n_nodes || !h || !w || !c) return convrnn_error_set(err, CONVRNN_ERR_ARG, "output_shape: bad argument");
+    if (in_h <= 0 || in_w <= 0) return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "output_shape: input %dx%d", in_h, in_w);
+    if ((s = convrnn__infer_sizes(m, in_h, in_w, sz, err)) != CONVRNN_OK) return s;
+    *h = sz[v].out_h; *w = sz[v].out_w; *c = m->rt[v].out_c;
+    return CONVRNN_OK;
 }
 CONVRNNDEF int convrnn_model_node(const convrnn_model *m, const char *name) { return name ? convrnn__find_node(&m->spec, name) : -1; }
 
