@@ -28,7 +28,7 @@ $(BUILD):
 $(BUILD)/convrnn: $(CLI_SRC) $(HDR) examples/cli.h | $(BUILD)
 	$(CC) $(ALLFLAGS) -o $@ $(CLI_SRC) $(LDLIBS)
 
-$(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
+$(BUILD)/test_%: tests/test_%.c tests/test.h $(wildcard tests/*.c) $(HDR) | $(BUILD)
 	$(CC) $(ALLFLAGS) -o $@ $< $(LDLIBS)
 
 test: $(TESTS) $(BUILD)/convrnn

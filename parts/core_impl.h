@@ -929,14 +929,15 @@ CONVRNNDEF convrnn_tensor *convrnn_global_avgpool(convrnn_tape *t, convrnn_tenso
 typedef struct convrnn__lerp { int i0, i1; convrnn_real w; } convrnn__lerp;
 static void convrnn__lerp_table(int in, int out, convrnn__lerp *tab) {
     int o;
-    float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f; /* TF computes this in float */
+    /* computed in convrnn_real: float in the default build (as TF computes it), exact in double */
+    const convrnn_real scale = out > 1 ? (convrnn_real)(in - 1) / (convrnn_real)(out - 1) : (convrnn_real)0;
     for (o = 0; o < out; o++) {
-        float src = (float)o * scale;
-        int i0 = (int)floorf(src);
+        const convrnn_real src = (convrnn_real)o * scale;
+        int i0 = (int)floor((double)src);
         if (i0 > in - 1) i0 = in - 1;
         tab[o].i0 = i0;
         tab[o].i1 = i0 + 1 < in ? i0 + 1 : in - 1;
-        tab[o].w = (convrnn_real)(src - (float)i0);
+        tab[o].w = src - (convrnn_real)i0;
     }
 }
 static void convrnn__resize_bwd(convrnn_tape *t, convrnn__node *nd) {
@@ -1176,7 +1177,11 @@ static convrnn_tensor *convrnn__binary(convrnn_tape *t, convrnn_tensor *a, convr
     size_t i, nb;
     if (!convrnn__args(t, names[op], 2, a, b, NULL)) return NULL;
     nb = b->size;
-    if (!(nb == a->size || nb == 1 || (a->d[0] > 0 && nb == a->size / (size_t)a->d[0])))
+    /* b: a's exact shape, one sample of a ([H,W,C] or [1,H,W,C]), or a scalar */
+    if (!(nb == 1 ||
+          (nb == a->size && b->d[0] == a->d[0] && b->d[1] == a->d[1] && b->d[2] == a->d[2] && b->d[3] == a->d[3]) ||
+          (b->rank == 3 && b->d[0] == a->d[1] && b->d[1] == a->d[2] && b->d[2] == a->d[3]) ||
+          (b->rank == 4 && b->d[0] == 1 && b->d[1] == a->d[1] && b->d[2] == a->d[2] && b->d[3] == a->d[3])))
         return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE,
             "%s: shapes [%d,%d,%d,%d] and [%d,%d,%d,%d] do not broadcast (b must match a, one sample of a, or be a scalar)",
             names[op], a->d[0], a->d[1], a->d[2], a->d[3], b->d[0], b->d[1], b->d[2], b->d[3]);
