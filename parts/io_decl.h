@@ -11,7 +11,8 @@
    ("<path>.tmp-XXXXXXXX"), which is flushed, fsync'ed where the platform has fsync, and renamed
    over the target. On any failure the temporary file is removed and an existing target is left
    untouched. (On Windows, where rename() does not replace, the old file is removed just before
-   the rename: that one step is not atomic.)
+   the rename: that one step is not atomic.) Define CONVRNN_NO_FSYNC to skip the fsync calls.
+   Path-based readers put the path in front of a parser's message ("a.npy: npy: ...").
 
    Ownership: every pointer a function returns through an out-parameter is owned by the caller.
    Plain buffers are freed with convrnn_free(NULL, p); structs with their own _free function.

@@ -500,6 +500,54 @@ static void test_st_roundtrip(void) {
     convrnn_st_writer_free(&w);
 }
 
+/* a checkpoint-sized file with TF-style names (convrnn_spec.md section 12), added in a shuffled
+   order: every tensor is found by name, data stay bitwise, the order is the order added */
+static void test_st_many(void) {
+    static const char *const leaf[] = {"pre_0/weights_basenet", "pre_0/bias", "ConvLSTMCell/weights", "ConvLSTMCell/bias",
+                                       "ConvLSTMCell/peepholes/w_f_diag", "ConvLSTMCell/forget/gamma", "memory_decay",
+                                       "ReciprocalGateCell/cell/tau/depthwise_weights", "pre_0/weights_basenet/Momentum"};
+    enum { NT = 10 * 9 };
+    char names[NT][96];
+    float *vals = (float *)malloc(sizeof(float) * NT * 5);
+    int order[NT], i, k, found = 0, same = 0;
+    convrnn_rng r;
+    convrnn_st_writer w;
+    convrnn_safetensors st;
+    convrnn_error e;
+    void *buf = NULL;
+    size_t len = 0;
+    convrnn_rng_seed(&r, 7);
+    for (i = 0; i < NT; i++) {
+        snprintf(names[i], sizeof names[i], "tnn_model/conv%d/%s", i / 9 + 1, leaf[i % 9]);
+        order[i] = i;
+        for (k = 0; k < 5; k++) vals[i * 5 + k] = (float)convrnn_rng_normal(&r);
+    }
+    for (i = NT - 1; i > 0; i--) { int j = (int)convrnn_rng_below(&r, (uint32_t)i + 1), t = order[i]; order[i] = order[j]; order[j] = t; }
+    convrnn_st_writer_init(&w);
+    for (i = 0; i < NT; i++) {
+        int64_t sh[2] = {1, 1 + order[i] % 5};
+        convrnn_st_writer_add(&w, names[order[i]], CONVRNN_DT_F32, 2, sh, vals + order[i] * 5);
+    }
+    CHECK(convrnn_st_writer_meta(&w, "global_step", "1000") == CONVRNN_OK);
+    CHECKF(convrnn_st_writer_to_buffer(&w, &buf, &len, &e) == CONVRNN_OK, "%s", e.msg);
+    CHECKF(convrnn_st_parse(buf, len, &st, &e) == CONVRNN_OK, "%s", e.msg);
+    CHECK(st.count == NT);
+    for (i = 0; i < NT && i < st.count; i++) {
+        const convrnn_st_tensor *t = convrnn_st_find(&st, names[i]);
+        float got[5];
+        if (t && t->count == (size_t)(1 + i % 5) && convrnn_st_tensor_to_f32(t, got, t->count, &e) == CONVRNN_OK &&
+            memcmp(got, vals + i * 5, t->count * sizeof(float)) == 0)
+            found++;
+        same += strcmp(st.tensors[i].name, names[order[i]]) == 0;
+    }
+    CHECK(found == NT && same == NT);
+    CHECK(convrnn_st_find(&st, "tnn_model/conv1") == NULL && convrnn_st_find(&st, "tnn_model/conv10/memory_decay!") == NULL);
+    convrnn_st_free(&st);
+    convrnn_free(NULL, buf);
+    convrnn_st_writer_free(&w);
+    free(vals);
+}
+
 static void test_st_python_file(void) {
     convrnn_safetensors st;
     convrnn_error e;
@@ -1097,6 +1145,7 @@ int main(void) {
     test_npy_numpy_files();
     test_npy_hostile();
     test_st_roundtrip();
+    test_st_many();
     test_st_python_file();
     test_st_hostile();
     test_idx();
