@@ -1,7 +1,7 @@
 # convrnn.h - build, test, demo, bench. See README.md.
 CC      ?= cc
 CXX     ?= c++
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
 ARCH    ?=
 LDLIBS  ?= -lm

@@ -168,6 +168,7 @@ CONVRNNDEF void  convrnn_free(void *ctx, void *p);
 #include "parts/core_decl.h"
 #include "parts/io_decl.h"
 #include "parts/graph_decl.h"
+#include "parts/train_decl.h"
 #include "parts/metrics_decl.h"
 
 #ifdef __cplusplus
@@ -342,9 +343,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
     return z;
 }
 
+#include "parts/simd_impl.h"
 #include "parts/core_impl.h"
 #include "parts/io_impl.h"
 #include "parts/graph_impl.h"
+#include "parts/train_impl.h"
 #include "parts/metrics_impl.h"
 
 #if defined(CONVRNN_STATIC) && defined(__GNUC__)

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* convrnn info / init / features: the model zoo and feature extraction from the command line. */
 #include "convrnn.h"
 #include "cli.h"

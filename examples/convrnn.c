@@ -1,5 +1,6 @@
 /* convrnn: the command-line front end of convrnn.h.
    Usage: convrnn <command> [options]; `convrnn help` lists the commands. */
+#define _POSIX_C_SOURCE 200809L
 #define CONVRNN_IMPLEMENTATION
 #include "convrnn.h"
 #include "cli.h"
@@ -14,6 +15,8 @@ static int usage(FILE *f) {
         "  init --model M --seed S --out W.safetensors   freshly initialized weights\n"
         "  features --model M (--weights W | --init-seed S) --input X.npy --steps T --image-off K\n"
         "           [--blank V] --layers a,b --out DIR     per-step features as DIR/<layer>.npy\n"
+        "  train --model M --data DIR|synthetic --epochs E --batch B --lr LR ... --out RUN/ [--resume]\n"
+        "  eval --model M --weights W --data DIR           test accuracy of trained weights\n"
         "  score neural|ost ...            score model features against neural/behavioural data\n"
         "  pls ...                         fit PLS regression and predict\n");
     return f == stderr ? 2 : 0;
@@ -26,6 +29,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "init")) return cli_init(argc - 1, argv + 1);
     if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return cli_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return cli_eval(argc - 1, argv + 1);
     if (!strcmp(argv[1], "score")) return cli_score(argc - 1, argv + 1);
     if (!strcmp(argv[1], "pls")) return cli_pls(argc - 1, argv + 1);
     fprintf(stderr, "convrnn: unknown command '%s' (try 'convrnn help')\n", argv[1]);

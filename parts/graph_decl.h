@@ -173,7 +173,7 @@ CONVRNNDEF int convrnn_decoder_parse(const char *name, convrnn_decoder_type *out
    "convrnn_graph" (and any extra key/values given, may be NULL) atomically. */
 CONVRNNDEF convrnn_status convrnn_model_save(const convrnn_model *m, const char *path, convrnn_error *err);
 /* Load parameters: every declared name must be present with its shape and a float dtype; a
-   stored memory_decay of a plain layer must be 0; optimizer slots ("/Momentum") and global_step are
-   ignored; any other unknown tensor is an error. Reports the first mismatch. */
+   stored memory_decay of a plain layer must be 0; optimizer slots ("/Momentum", "opt/...") and
+   global_step are ignored; any other unknown tensor is an error. Reports the first mismatch. */
 CONVRNNDEF convrnn_status convrnn_model_load(convrnn_model *m, const char *path, convrnn_error *err);
 CONVRNNDEF convrnn_status convrnn_model_load_st(convrnn_model *m, const convrnn_safetensors *st, convrnn_error *err);

@@ -182,7 +182,7 @@ static void convrnn__zoo_intermediate(convrnn_graph_spec *g, convrnn_cell_type t
 /* Laptop-sized models for 28x28 (or 32x32) inputs: the shallow topology with small channel counts,
    cells in conv3..conv5, a global-pool + dense readout; "deep" doubles the feedforward blocks. */
 static void convrnn__zoo_laptop(convrnn_graph_spec *g, convrnn_cell_type type, int deep) {
-    static const int ch[] = { 16, 32, 32, 64, 64 };
+    static const int ch[] = { 8, 16, 16, 32, 32 };
     char name[16], prev[16];
     int l, L = deep ? 10 : 5, idx = 0;
     g->in_h = g->in_w = 28; g->in_c = 1; g->n_classes = 10;
@@ -1553,7 +1553,7 @@ CONVRNNDEF convrnn_status convrnn_model_load_st(convrnn_model *m, const convrnn_
     for (i = 0; i < st->count; i++) {
         const convrnn_st_tensor *ft = &st->tensors[i];
         if (convrnn_params_find(&m->params, ft->name) >= 0) continue;
-        if (convrnn__ends(ft->name, "/Momentum") || !strcmp(ft->name, "global_step")) continue;
+        if (convrnn__ends(ft->name, "/Momentum") || !strcmp(ft->name, "global_step") || convrnn__starts(ft->name, "opt/")) continue;
         if (convrnn__ends(ft->name, "/memory_decay") && convrnn__starts(ft->name, "tnn_model/")) {
             double dv[1];
             for (v = 0; v < m->spec.n_nodes; v++) {
