@@ -9,4 +9,10 @@ int cli_init(int argc, char **argv);     /* convrnn init (cli_model.c) */
 int cli_features(int argc, char **argv); /* convrnn features (cli_model.c) */
 int cli_train(int argc, char **argv);    /* convrnn train (cli_train.c) */
 int cli_eval(int argc, char **argv);     /* convrnn eval (cli_train.c) */
+int cli_export(int argc, char **argv);   /* convrnn export (cli_synth.c) */
+int cli_synth(int argc, char **argv);    /* convrnn synth (cli_synth.c) */
+/* Loads split train (test = 0) or test of DIR (IDX, CIFAR-10, shards, or "synthetic"), keeping the
+   first `limit` images when limit > 0; prints one error line and returns 0 on failure. */
+#include "convrnn.h"
+int cli_load_split(const char *cmd, const char *dir, int test, long limit, convrnn_dataset *ds);
 #endif

@@ -109,11 +109,11 @@ static int dense_output(const convrnn_model *m, int v) {
 
 int cli_features(int argc, char **argv) {
     static const char *known[] = { "--model", "--weights", "--init-seed", "--input", "--steps", "--image-off", "--blank",
-                                   "--layers", "--out", "--batch", NULL };
+                                   "--layers", "--out", "--batch", "--flat", NULL };
     const char *model = opt(argc, argv, "--model"), *weights = opt(argc, argv, "--weights");
     const char *seed = opt(argc, argv, "--init-seed"), *input = opt(argc, argv, "--input"), *steps = opt(argc, argv, "--steps");
     const char *ioff = opt(argc, argv, "--image-off"), *blank = opt(argc, argv, "--blank"), *layers = opt(argc, argv, "--layers");
-    const char *outdir = opt(argc, argv, "--out"), *batch = opt(argc, argv, "--batch");
+    const char *outdir = opt(argc, argv, "--out"), *batch = opt(argc, argv, "--batch"), *flat = opt(argc, argv, "--flat");
     convrnn_model m;
     convrnn_array x;
     convrnn_error e;
@@ -128,7 +128,8 @@ int cli_features(int argc, char **argv) {
     if (!check_opts("features", argc, argv, known)) return 2;
     if (!model || !input || !steps || !ioff || !layers || !outdir || (!weights == !seed)) {
         fprintf(stderr, "usage: convrnn features --model NAME|FILE.cfg (--weights W.safetensors | --init-seed S) --input X.npy"
-                        " --steps T --image-off K [--blank V] --layers a,b,c --out DIR [--batch B]\n");
+                        " --steps T --image-off K [--blank V] --layers a,b,c --out DIR [--batch B] [--flat 1]\n"
+                        "  writes DIR/<layer>.npy shaped (T, N, H, W, C), or (T, N, C) for dense layers and (T, N, H*W*C) with --flat 1\n");
         return 2;
     }
     if (!parse_int("features", "--steps", steps, 1, 10000, &T) || !parse_int("features", "--image-off", ioff, 0, 10000, &K) ||
@@ -195,7 +196,7 @@ int cli_features(int argc, char **argv) {
         memset(&a, 0, sizeof a);
         a.dtype = CONVRNN_DT_F32;
         a.shape[0] = T; a.shape[1] = N;
-        if (dense_output(&m, sel[i])) { a.ndim = 3; a.shape[2] = oc; }
+        if (dense_output(&m, sel[i]) || (flat && !strcmp(flat, "1"))) { a.ndim = 3; a.shape[2] = (int64_t)oh * ow * oc; }
         else { a.ndim = 5; a.shape[2] = oh; a.shape[3] = ow; a.shape[4] = oc; }
         a.count = (size_t)T * N * oh * ow * oc;
         a.data = res[i];

@@ -50,7 +50,7 @@ static int file_exists(const char *p) { struct stat sb; return stat(p, &sb) == 0
 /* Loads split "train" or "test" from DIR: IDX files (Fashion-MNIST names), CIFAR-10 batches,
    train.shard/test.shard, or DIR = "synthetic" for generated gratings. limit > 0 keeps the first
    `limit` images. */
-static int load_split(const char *cmd, const char *dir, int test, long limit, convrnn_dataset *ds) {
+int cli_load_split(const char *cmd, const char *dir, int test, long limit, convrnn_dataset *ds) {
     char a[4096], b[4096];
     convrnn_error e;
     convrnn_status s;
@@ -178,7 +178,7 @@ int cli_train(int argc, char **argv) {
     if (!read_cfg("train", argc, argv, &m, &cfg, limits)) goto done;
     if (!num("train", "--save-every", topt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
     if (!num("train", "--eval-every", topt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
-    if (!load_split("train", data, 0, (long)limits[0], &train) || !load_split("train", data, 1, (long)limits[1], &test)) goto done;
+    if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test)) goto done;
     if (train.h != m.spec.in_h || train.w != m.spec.in_w) {
         /* graphs run at the input's own size; only say so */
         fprintf(stderr, "convrnn train: note: images are %dx%d, the model was declared for %dx%d\n", train.h, train.w, m.spec.in_h, m.spec.in_w);
@@ -266,7 +266,7 @@ int cli_eval(int argc, char **argv) {
     if (!read_cfg("eval", argc, argv, &m, &cfg, limits)) goto done;
     if (convrnn_model_load(&m, w, &e)) { fprintf(stderr, "convrnn eval: %s\n", e.msg); goto done; }
     /* the normalisation uses the training split's statistics, as in training */
-    if (!load_split("eval", data, 0, 0, &train) || !load_split("eval", data, 1, (long)limits[1], &test)) goto done;
+    if (!cli_load_split("eval", data, 0, 0, &train) || !cli_load_split("eval", data, 1, (long)limits[1], &test)) goto done;
     if (convrnn_dataset_stats(&train, cfg.data.mean, cfg.data.std, &e) || convrnn_evaluate(&m, &test, &cfg, &acc, &loss, &e)) {
         fprintf(stderr, "convrnn eval: %s\n", e.msg);
         goto done;

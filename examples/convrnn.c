@@ -17,6 +17,8 @@ static int usage(FILE *f) {
         "           [--blank V] --layers a,b --out DIR     per-step features as DIR/<layer>.npy\n"
         "  train --model M --data DIR|synthetic --epochs E --batch B --lr LR ... --out RUN/ [--resume]\n"
         "  eval --model M --weights W --data DIR           test accuracy of trained weights\n"
+        "  export --data DIR [--split test] [--limit N] --out X.npy --labels-out L.npy   normalised images\n"
+        "  synth --images X.npy --labels L.npy --out DIR  image-driven synthetic neural/behavioural data\n"
         "  score neural|ost ...            score model features against neural/behavioural data\n"
         "  pls ...                         fit PLS regression and predict\n");
     return f == stderr ? 2 : 0;
@@ -31,6 +33,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train")) return cli_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return cli_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "export")) return cli_export(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "synth")) return cli_synth(argc - 1, argv + 1);
     if (!strcmp(argv[1], "score")) return cli_score(argc - 1, argv + 1);
     if (!strcmp(argv[1], "pls")) return cli_pls(argc - 1, argv + 1);
     fprintf(stderr, "convrnn: unknown command '%s' (try 'convrnn help')\n", argv[1]);
