@@ -123,7 +123,7 @@ typedef struct convrnn_model {
     convrnn_params params;
     convrnn_node_rt rt[CONVRNN_MAX_NODES];
     int readout;                             /* index of the last node (the logits) */
-    int dec_p[8];                            /* decoder parameter indices */
+    int dec_p[12];                           /* decoder parameter indices (conv1d: 5 widths x 2, then its dense layer) */
 } convrnn_model;
 
 /* Resolve shapes at the spec's nominal input size, declare every parameter (TF checkpoint names)

@@ -981,7 +981,7 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
                                      g->nodes[m->readout].name, ro->out_h, ro->out_w, ro->out_c, g->n_classes);
     }
     /* decoder variables */
-    for (i = 0; i < 8; i++) m->dec_p[i] = -1;
+    for (i = 0; i < (int)(sizeof m->dec_p / sizeof m->dec_p[0]); i++) m->dec_p[i] = -1;
     {
         const convrnn_decoder_spec *d = &g->decoder;
         const int K = g->n_classes;
@@ -1025,15 +1025,13 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
                 snprintf(nm, sizeof nm, "decoder/conv1d_%d/bias", wl);
                 m->dec_p[2 * (wl - 2) + 1] = convrnn__decl_param(m, "", "", nm, 1, 4, 1, 1, 1, z, 0, 1);
             }
-            /* the last two slots hold the final dense layer */
             break;
         }
         default: break;
         }
         if (d->type == CONVRNN_DEC_CONV1D) {
-            /* dec_p has 8 slots; the conv1d dense layer is found by name */
-            convrnn__decl_param(m, "", "", "decoder/fc/weights", 2, 20, K, 1, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), 0, 1);
-            convrnn__decl_param(m, "", "", "decoder/fc/bias", 1, K, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), 0, 1);
+            m->dec_p[10] = convrnn__decl_param(m, "", "", "decoder/fc/weights", 2, 20, K, 1, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), 0, 1);
+            m->dec_p[11] = convrnn__decl_param(m, "", "", "decoder/fc/bias", 1, K, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), 0, 1);
         }
     }
     if (m->params.err.status || convrnn_params_finalize(&m->params)) { m->err = m->params.err; return m->err.status; }
@@ -1479,8 +1477,7 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
     }
     case CONVRNN_DEC_CONV1D: {
         convrnn_tensor *cat = convrnn_concat(t, d->z, d->nz), *feats[5], *pos[64], *wv;
-        int wl, q, fw = convrnn_params_find(&m->params, "tnn_model/decoder/fc/weights");
-        int fb = convrnn_params_find(&m->params, "tnn_model/decoder/fc/bias");
+        int wl, q, fw = m->dec_p[10], fb = m->dec_p[11];
         if (d->nz - 1 > 64) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_UNSUPPORTED, "decode: conv1d window longer than 65 steps");
         for (wl = 2; wl <= 6; wl++) {
             /* a window of wl steps is wl*K consecutive channels of cat; the kernel [wl,K,4] is a
