@@ -21,7 +21,7 @@
    training 16 (shallow) / 17 (intermediate) with image_off 12; "neural" 26 with image_off 10 (the
    paper's text says 10 + 15 = 25 steps; the released code uses 26, which is the default here);
    t22 / t30 constant. Node l (conv1 = 1) first depends on the image at step l-1; the released
-   feature dictionaries start at step l (the option CONVRNN_FEATURES_README_START reproduces that). */
+   feature dictionaries start at step l (convrnn_model_layer_start gives either convention). */
 
 #define CONVRNN_MAX_NODES 32
 #define CONVRNN_MAX_EDGES 64
@@ -143,6 +143,10 @@ CONVRNNDEF int convrnn_model_minimal_T(const convrnn_model *m);
 /* Output shape of node v (per image, per step) for an input of in_h x in_w. */
 CONVRNNDEF convrnn_status convrnn_model_output_shape(const convrnn_model *m, int v, int in_h, int in_w, int *h, int *w,
                                                      int *c, convrnn_error *err);
+/* First step at which node v's output depends on the image: the shortest delay path from the
+   input (l-1 for the l-th node of a chain). readme_convention = 1 adds one step, reproducing the
+   released code's feature dictionaries, which start at t = l. */
+CONVRNNDEF int convrnn_model_layer_start(const convrnn_model *m, int v, int readme_convention);
 /* Node index by name, -1 if absent. */
 CONVRNNDEF int convrnn_model_node(const convrnn_model *m, const char *name);
 

@@ -1076,20 +1076,33 @@ CONVRNNDEF convrnn_status convrnn_model_output_shape(const convrnn_model *m, int
 }
 CONVRNNDEF int convrnn_model_node(const convrnn_model *m, const char *name) { return name ? convrnn__find_node(&m->spec, name) : -1; }
 
-CONVRNNDEF int convrnn_model_minimal_T(const convrnn_model *m) {
-    const convrnn_graph_spec *g = &m->spec;
-    const int n = g->n_nodes, INF = 1 << 20;
-    int d[CONVRNN_MAX_NODES], dist[CONVRNN_MAX_NODES], v, i, changed, best = -1, u;
-    /* d[v]: first step whose output depends on the image (shortest delay path from the input) */
+/* d[v]: first step whose output depends on the image (shortest delay path from the input) */
+static void convrnn__first_steps(const convrnn_model *m, int *d) {
+    const int n = m->spec.n_nodes, INF = 1 << 20;
+    int v, i, changed;
     for (v = 0; v < n; v++) d[v] = m->rt[v].ff < 0 ? 0 : INF;
     do {
         changed = 0;
         for (v = 0; v < n; v++)
             for (i = 0; i < m->rt[v].n_preds; i++) {
-                u = m->rt[v].preds[i];
+                const int u = m->rt[v].preds[i];
                 if (d[u] + 1 < d[v]) { d[v] = d[u] + 1; changed = 1; }
             }
     } while (changed);
+}
+
+CONVRNNDEF int convrnn_model_layer_start(const convrnn_model *m, int v, int readme_convention) {
+    int d[CONVRNN_MAX_NODES];
+    if (!m || v < 0 || v >= m->spec.n_nodes) return -1;
+    convrnn__first_steps(m, d);
+    return d[v] + (readme_convention ? 1 : 0);
+}
+
+CONVRNNDEF int convrnn_model_minimal_T(const convrnn_model *m) {
+    const convrnn_graph_spec *g = &m->spec;
+    const int n = g->n_nodes, INF = 1 << 20;
+    int d[CONVRNN_MAX_NODES], dist[CONVRNN_MAX_NODES], v, i, changed, best = -1, u;
+    convrnn__first_steps(m, d);
     /* dist[v]: steps for a change at v's output to reach the readout's output */
     for (v = 0; v < n; v++) dist[v] = v == m->readout ? 0 : INF;
     do {

@@ -124,6 +124,7 @@ static void test_timing(void) {
         for (step = 0; step < T; step++)
             if (!same(o_img[step * n + v], o_zero[step * n + v])) { first = step; break; }
         CHECKF(first == v, "node %d: first image-dependent output at step %d, expected %d", v + 1, first, v);
+        CHECK(convrnn_model_layer_start(&m, v, 0) == v && convrnn_model_layer_start(&m, v, 1) == v + 1);
         /* every node is computed at t = 0: bias-driven transients are nonzero */
         {
             const convrnn_tensor *y = o_zero[v];
