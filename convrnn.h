@@ -33,6 +33,13 @@
      [API-OPS]     conv2d, depthwise, separable, dense, bias, activations, pooling, resize,
                    concat/split, layer norm, residual add, elementwise, softmax cross-entropy
      [API-CELLS]   Time Decay, SimpleRNN, GRU, LSTM, UGRNN, IntersectionRNN, RGC (full search space)
+     [API-IO]      .npy arrays, safetensors files, IDX / CIFAR-10 / shard image sets
+     [API-GRAPH]   delay graphs, the model zoo, the graph text format [DOC-GRAPH-TEXT], decoders,
+                   weights files
+     [API-TRAIN]   SGD through time, data pipeline, resumable checkpoints
+     [API-METRICS] PLS, splits, correlations, ceilings, neural predictivity, decoders (logistic,
+                   SVM), I1 d', OST, consistency, statistics, synthetic data
+     [DOC-CHOICES] what this implementation chose where the sources disagree or are silent
      [IMPL-*]      the implementation, in the same order
 
    [DOC-MATH]  cell equations (u_t: the cell input at step t, "*": SAME stride-1 cross-correlation,
@@ -77,8 +84,45 @@
      have one writer per output element and fixed-order sums, so 1 and N threads agree bitwise.
      The library never prints, never exits and keeps no global mutable state.
 
+   [DOC-CHOICES]  Where the paper and the released code differ, the code's behaviour is the default
+     and the alternative a parameter; where both are silent, the choice is stated here.
+     - Neural presentation: 26 steps with the image off after 10 (code), not the paper's 10 + 15;
+       T and image_off are parameters of convrnn_stimulus.
+     - The blank after image offset is the constant 0.5 in the normalised input space (code), not a
+       normalised mid-gray; convrnn_stimulus.blank changes it.
+     - Every node is computed at every step from t = 0; all steps are returned. Node l first
+       depends on the image at t = l-1; the released dictionaries start at t = l
+       (convrnn_model_layer_start gives both). Decoder windows default to [L, T).
+     - Plain layers are memories with decay 0 (identity); converted checkpoints' memory_decay
+       scalars are accepted when 0 and refused otherwise.
+     - RGC bias conventions follow the implementation behind each checkpoint (CONVRNN_RGC_SHALLOW,
+       CONVRNN_RGC_MEDIAN); RGC Median uses the released overrides (feedback at the output, 1x1,
+       identity activation, conventional). The cells.py feedback-into-cell quirk (f added to its own
+       projection) is not reproduced: feedback entering the cell is phi_fb(Op_fb(f)). CReLU cell
+       activations, batch norm and recurrent dropout (off in every released model) are not offered.
+       Parameter names of RGC ops the released models never create (e.g. input_to_tau) are ours.
+       The extra input_to_/residual_to_ gate and tau terms use the gate/tau kernel size and
+       separability and have no bias.
+     - Time Decay uses the raw trainable scalar d (code), initialised to 0.
+     - timedecay_shallow has no nonlinearity in conv3-5 (the released graph as written).
+     - LSTM with layer norm keeps its bias; peepholes are added after the layer norm and all read
+       c_{t-1}; the state carried on is the normalised c_t.
+     - GRU layer norm (unused by released models) normalises r~, z~ and the candidate.
+     - Units are node outputs after post-memory pooling, readout included; the pre-pool count is
+       also reported. Parameter counts exclude decoder scalars and fixed memory_decay scalars.
+     - Harbor order: stimulus first, then predecessors sorted by name (strcmp); RGC nodes put the
+       feedforward predecessor first and pass the rest, concatenated, as feedback.
+     - max_conf's beta is a stored variable (no gradient reaches it); a checkpoint without it is
+       refused rather than defaulting to 1, since the library never prints a warning.
+     - w_time_avg (unused by released models) treats its time weights as constants in backward.
+     - The minimally unrolled T is derived (7 shallow, 12 intermediate, 15 RGC Median), not the
+       paper's appendix table, which is not public.
+     - Training recipe (unknown in the paper): momentum SGD (Nesterov optional), the TF weight
+       decays of the configs, value and global-norm clipping, cross-entropy on the decoder output
+       (the last step for `last`). A reconstruction, not the authors' schedule.
+
    CHANGELOG
-     0.1.0  first release: core ops and cells.
+     0.1.0  first release: core ops and cells, delay graphs and the model zoo, training, metrics.
 */
 #ifndef CONVRNN_H_INCLUDED
 #define CONVRNN_H_INCLUDED
