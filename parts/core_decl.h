@@ -124,6 +124,10 @@ CONVRNNDEF size_t convrnn_params_count_network(const convrnn_params *ps);
 CONVRNNDEF void convrnn_params_free(convrnn_params *ps);
 CONVRNNDEF convrnn_init convrnn_init_make(convrnn_init_kind kind, double a, double b);
 
+/* The SIMD kernel path compiled into this build: "avx512", "avx2", "neon" or "scalar". Tapes with
+   backend CONVRNN_BACKEND_AUTO use it; CONVRNN_BACKEND_SCALAR forces the reference kernels. */
+CONVRNNDEF const char *convrnn_simd_path(void);
+
 /* ======================================================================================== [API-OPS]
    Every op: forward now, backward recorded on the tape. Shapes are NHWC. Kernels use TF layouts. */
 

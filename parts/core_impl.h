@@ -416,11 +416,7 @@ CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding 
     return 1;
 }
 
-/* ---- geometry shared by conv, depthwise conv and pooling */
-typedef struct convrnn__geom {
-    int n, h, w, ci, kh, kw, co, s, pt, pl, oh, ow;
-} convrnn__geom;
-
+/* ---- geometry shared by conv, depthwise conv and pooling: convrnn__geom in parts/simd_impl.h */
 static int convrnn__geometry(convrnn_tape *t, const char *op, const convrnn_tensor *x, int kh, int kw,
                              int stride, convrnn_padding pad, convrnn__geom *g) {
     g->n = x->d[0]; g->h = x->d[1]; g->w = x->d[2]; g->ci = x->d[3];
@@ -546,14 +542,43 @@ static void convrnn__bias_bwd(const convrnn_real *dy, size_t rows, int C, convrn
     }
 }
 
+/* Backend dispatch: the SIMD kernels (parts/simd_impl.h) unless the tape asks for the scalar
+   reference or the SIMD kernel could not get scratch memory. */
+#ifdef CONVRNN__SIMD
+#define CONVRNN__VEC(t) ((t)->backend != CONVRNN_BACKEND_SCALAR)
+#else
+#define CONVRNN__VEC(t) 0
+#endif
+static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
+                                  const convrnn_real *b, convrnn_real *y) {
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t) && convrnn__sconv_ind(t->alloc_ctx, g, 0, x, w, b, y)) return;
+#endif
+    (void)t;
+    convrnn__conv2d_fwd(g, x, w, b, y);
+}
+/* dx, dw, db may be NULL (no gradient wanted). */
+static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
+                                  const convrnn_real *dy, convrnn_real *dx, convrnn_real *dw, convrnn_real *db) {
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {
+        if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
+        if (dw && g->ci >= CONVRNN__VL && convrnn__sconv_bwf_t(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
+        if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
+    }
+#endif
+    (void)t;
+    if (dx) convrnn__conv2d_bwd_data(g, dy, w, dx);
+    if (dw) convrnn__conv2d_bwd_filter(g, x, dy, dw);
+    if (db) convrnn__bias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db);
+}
+
 static void convrnn__conv2d_bwd(convrnn_tape *t, convrnn__node *nd) {
     convrnn_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     convrnn__geom g;
-    (void)t;
     memcpy(&g, nd->aux, sizeof g);
-    if (x->grad) convrnn__conv2d_bwd_data(&g, y->grad, w->data, x->grad);
-    if (w->grad) convrnn__conv2d_bwd_filter(&g, x->data, y->grad, w->grad);
-    if (b && b->grad) convrnn__bias_bwd(y->grad, (size_t)g.n * g.oh * g.ow, g.co, b->grad);
+    convrnn__conv_bwd_any(t, &g, x->data, w->data, y->grad, x->grad, w->grad, b ? b->grad : NULL);
 }
 
 static convrnn__geom *convrnn__save_geom(convrnn_tape *t, const convrnn__geom *g) {
@@ -578,7 +603,7 @@ CONVRNNDEF convrnn_tensor *convrnn_conv2d(convrnn_tape *t, convrnn_tensor *x, co
     g.co = w->d[3];
     y = CONVRNN__NEW4(t, g.n, g.oh, g.ow, g.co, convrnn__any_grad(x, w, b, NULL));
     if (!y) return NULL;
-    convrnn__conv2d_fwd(&g, x->data, w->data, b ? b->data : NULL, y->data);
+    convrnn__conv_fwd_any(t, &g, x->data, w->data, b ? b->data : NULL, y->data);
     if ((nd = convrnn__record(t, convrnn__conv2d_bwd, y)) != NULL) {
         nd->in[0] = x; nd->in[1] = w; nd->in[2] = b;
         nd->aux = convrnn__save_geom(t, &g);

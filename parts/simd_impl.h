@@ -1,0 +1,712 @@
+/* ======================================================================================= [IMPL-SIMD]
+   Vector layer and SIMD kernels. Chosen at compile time, never at run time:
+     AVX-512   iff __AVX512F__                 (16 lanes; CONVRNN_NO_AVX512 skips it)
+     AVX2      iff __AVX2__ && __FMA__         (8 lanes)
+     NEON      iff __aarch64__ with NEON       (4 lanes)
+   none under CONVRNN_NO_SIMD or CONVRNN_USE_DOUBLE. The scalar reference kernels in core_impl.h
+   are always compiled; a tape with backend CONVRNN_BACKEND_SCALAR uses them, every other tape uses
+   the kernels below when one of the paths is compiled. A kernel that cannot get its scratch memory
+   returns 0 and the caller falls back to the scalar kernel, so no op fails for lack of scratch.
+
+   Convolution (forward, backward-data, backward-filter, and dense as a 1x1 convolution) is a GEMM
+   on NHWC data with a register-blocked micro-kernel of MR rows x NV vectors:
+     forward      C[pixel][co] = bias + sum over (tap, ci) of x[pixel through tap][ci] w[tap][ci][co]
+                  "indirect" A operand: per (pixel, tap) a pointer into x (or to a zero row for
+                  padding), so no im2col buffer is built; B = w packed into column panels.
+     bwd-data     the same with dy as the source, taps reversed through the gather rule, and
+                  B = w transposed per tap; dx += result.
+     bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co];
+                  A (x) and B (dy) are packed per chunk of KC pixels.
+   Determinism: work is cut into tasks by the problem shape alone (never by the thread count); each
+   output element belongs to exactly one task, which sums its reduction dimension in a fixed order
+   (taps then channels; pixel chunks in ascending order). 1 and N threads agree bitwise. SIMD and
+   scalar agree to rounding (FMA, different summation order; tests/test_simd.c states tolerances). */
+
+/* geometry shared by conv, depthwise conv and pooling (rows of NHWC tensors) */
+typedef struct convrnn__geom {
+    int n, h, w, ci, kh, kw, co, s, pt, pl, oh, ow;
+} convrnn__geom;
+
+#if !defined(CONVRNN_NO_SIMD) && !defined(CONVRNN_USE_DOUBLE)
+#if defined(__AVX512F__) && !defined(CONVRNN_NO_AVX512)
+#define CONVRNN__AVX512 1
+#define CONVRNN__SIMD 1
+#include <immintrin.h>
+#elif defined(CONVRNN__AVX2)
+#define CONVRNN__SIMD 1
+#elif defined(CONVRNN__NEON) && defined(__aarch64__)
+#define CONVRNN__NEONV 1
+#define CONVRNN__SIMD 1
+#endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CONVRNN__FINL static inline __attribute__((always_inline))
+#define CONVRNN__UNROLL _Pragma("GCC unroll 32")
+#define CONVRNN__RESTRICT __restrict
+#elif defined(_MSC_VER)
+#define CONVRNN__FINL static __forceinline
+#define CONVRNN__UNROLL
+#define CONVRNN__RESTRICT __restrict
+#else
+#define CONVRNN__FINL static inline
+#define CONVRNN__UNROLL
+#define CONVRNN__RESTRICT
+#endif
+
+#ifdef _OPENMP
+#define CONVRNN__PRAGMA_(x) _Pragma(#x)
+#define CONVRNN__OMP_DYN(cond) CONVRNN__PRAGMA_(omp parallel for schedule(dynamic, 1) if (cond))
+#define CONVRNN__OMP_STATIC(cond) CONVRNN__PRAGMA_(omp parallel for schedule(static) if (cond))
+#else
+#define CONVRNN__OMP_DYN(cond)
+#define CONVRNN__OMP_STATIC(cond)
+#endif
+
+/* The SIMD path compiled into this build: "avx512", "avx2", "neon" or "scalar". */
+CONVRNNDEF const char *convrnn_simd_path(void) {
+#if defined(CONVRNN__AVX512)
+    return "avx512";
+#elif defined(CONVRNN__SIMD) && !defined(CONVRNN__NEONV)
+    return "avx2";
+#elif defined(CONVRNN__NEONV)
+    return "neon";
+#else
+    return "scalar";
+#endif
+}
+
+#ifdef CONVRNN__SIMD
+#ifdef _OPENMP
+static int convrnn__nthreads(void) { return omp_get_max_threads(); }
+static int convrnn__tid(void) { return omp_get_thread_num(); }
+#else
+static int convrnn__nthreads(void) { return 1; }
+static int convrnn__tid(void) { return 0; }
+#endif
+
+/* ---------------------------------------------------------------------------------- vector layer
+   convrnn__vf: a vector of CONVRNN__VL floats; convrnn__vm: a lane mask.
+   vld/vst (unaligned), vldn/vstn (first n lanes, 1 <= n <= VL; other lanes read as 0 / untouched),
+   vset1, vzero, vadd, vsub, vmul, vdiv, vmax, vmin, vfma(a,b,c) = a*b + c, vgt(a,b) = a > b
+   (ordered), vnan(a) = a is NaN, vsel(m,a,b) = m ? a : b, vmor/vmand/vmandn (m1 & ~m2), vround
+   (nearest), vpow2i(n) = 2^n for integral n in [-126,127], vabs, vsignof(a) (sign bit), vxor. */
+#if defined(CONVRNN__AVX512)
+#define CONVRNN__VL 16
+typedef __m512 convrnn__vf;
+typedef __mmask16 convrnn__vm;
+CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return _mm512_loadu_ps(p); }
+CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { _mm512_storeu_ps(p, v); }
+CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
+CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v); }
+CONVRNN__FINL convrnn__vf convrnn__vset1(float a) { return _mm512_set1_ps(a); }
+CONVRNN__FINL convrnn__vf convrnn__vzero(void) { return _mm512_setzero_ps(); }
+CONVRNN__FINL convrnn__vf convrnn__vadd(convrnn__vf a, convrnn__vf b) { return _mm512_add_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vsub(convrnn__vf a, convrnn__vf b) { return _mm512_sub_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmul(convrnn__vf a, convrnn__vf b) { return _mm512_mul_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vdiv(convrnn__vf a, convrnn__vf b) { return _mm512_div_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmax(convrnn__vf a, convrnn__vf b) { return _mm512_max_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return _mm512_min_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return _mm512_fmadd_ps(a, b, c); }
+CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm512_mask_blend_ps(m, b, a); }
+CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a | b); }
+CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a & ~b); }
+CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+}
+CONVRNN__FINL convrnn__vf convrnn__vsignof(convrnn__vf a) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u)));
+}
+CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) {
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
+}
+#elif defined(CONVRNN__NEONV)
+#define CONVRNN__VL 4
+typedef float32x4_t convrnn__vf;
+typedef uint32x4_t convrnn__vm;
+CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return vld1q_f32(p); }
+CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { vst1q_f32(p, v); }
+CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) {
+    float b[4] = { 0, 0, 0, 0 };
+    int i;
+    for (i = 0; i < n; i++) b[i] = p[i];
+    return vld1q_f32(b);
+}
+CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) {
+    float b[4];
+    int i;
+    vst1q_f32(b, v);
+    for (i = 0; i < n; i++) p[i] = b[i];
+}
+CONVRNN__FINL convrnn__vf convrnn__vset1(float a) { return vdupq_n_f32(a); }
+CONVRNN__FINL convrnn__vf convrnn__vzero(void) { return vdupq_n_f32(0.0f); }
+CONVRNN__FINL convrnn__vf convrnn__vadd(convrnn__vf a, convrnn__vf b) { return vaddq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vsub(convrnn__vf a, convrnn__vf b) { return vsubq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmul(convrnn__vf a, convrnn__vf b) { return vmulq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vdiv(convrnn__vf a, convrnn__vf b) { return vdivq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmax(convrnn__vf a, convrnn__vf b) { return vmaxq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return vminq_f32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return vfmaq_f32(c, a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return vcgtq_f32(a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return vmvnq_u32(vceqq_f32(a, a)); }
+CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return vbslq_f32(m, a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return vorrq_u32(a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return vbicq_u32(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return vrndnq_f32(a); }
+CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+}
+CONVRNN__FINL convrnn__vf convrnn__vsignof(convrnn__vf a) {
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), vdupq_n_u32(0x80000000u)));
+}
+CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) {
+    return vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
+}
+CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) { return vabsq_f32(a); }
+#else /* AVX2 + FMA */
+#define CONVRNN__VL 8
+typedef __m256 convrnn__vf;
+typedef __m256 convrnn__vm;
+CONVRNN__FINL __m256i convrnn__vnmask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return _mm256_loadu_ps(p); }
+CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { _mm256_storeu_ps(p, v); }
+CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) { return _mm256_maskload_ps(p, convrnn__vnmask(n)); }
+CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) { _mm256_maskstore_ps(p, convrnn__vnmask(n), v); }
+CONVRNN__FINL convrnn__vf convrnn__vset1(float a) { return _mm256_set1_ps(a); }
+CONVRNN__FINL convrnn__vf convrnn__vzero(void) { return _mm256_setzero_ps(); }
+CONVRNN__FINL convrnn__vf convrnn__vadd(convrnn__vf a, convrnn__vf b) { return _mm256_add_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vsub(convrnn__vf a, convrnn__vf b) { return _mm256_sub_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmul(convrnn__vf a, convrnn__vf b) { return _mm256_mul_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vdiv(convrnn__vf a, convrnn__vf b) { return _mm256_div_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmax(convrnn__vf a, convrnn__vf b) { return _mm256_max_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return _mm256_min_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return _mm256_fmadd_ps(a, b, c); }
+CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm256_blendv_ps(b, a, m); }
+CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return _mm256_or_ps(a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return _mm256_andnot_ps(b, a); }
+CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+}
+CONVRNN__FINL convrnn__vf convrnn__vsignof(convrnn__vf a) { return _mm256_and_ps(a, _mm256_set1_ps(-0.0f)); }
+CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) { return _mm256_xor_ps(a, b); }
+CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+#endif
+
+/* ------------------------------------------------------------------------------- vector math
+   exp: Cephes range reduction x = n ln2 + r, degree-6 polynomial, 2^n by exponent bits (about
+   2 ulp). Arguments are clamped to [-87.3, 88.37] (results below 1.2e-38 flush to that value);
+   NaN propagates. sigmoid = 1/(1+exp(-x)). tanh: odd degree-11 minimax polynomial for |x| < 0.625,
+   else sign(x)(1 - 2/(exp(2|x|)+1)) (relative error below 3e-7). expm1 (ELU, x <= 0): Taylor
+   polynomial for |x| < 0.35, else exp(x) - 1. */
+CONVRNN__FINL convrnn__vf convrnn__vexp(convrnn__vf x0) {
+    convrnn__vf x = convrnn__vmin(convrnn__vmax(x0, convrnn__vset1(-87.3f)), convrnn__vset1(88.37f));
+    convrnn__vf n = convrnn__vround(convrnn__vmul(x, convrnn__vset1(1.44269504088896341f)));
+    convrnn__vf r = convrnn__vfma(n, convrnn__vset1(-0.693359375f), x), p;
+    r = convrnn__vfma(n, convrnn__vset1(2.12194440e-4f), r);
+    p = convrnn__vset1(1.9875691500e-4f);
+    p = convrnn__vfma(p, r, convrnn__vset1(1.3981999507e-3f));
+    p = convrnn__vfma(p, r, convrnn__vset1(8.3334519073e-3f));
+    p = convrnn__vfma(p, r, convrnn__vset1(4.1665795894e-2f));
+    p = convrnn__vfma(p, r, convrnn__vset1(1.6666665459e-1f));
+    p = convrnn__vfma(p, r, convrnn__vset1(5.0000001201e-1f));
+    p = convrnn__vfma(p, convrnn__vmul(r, r), convrnn__vadd(r, convrnn__vset1(1.0f)));
+    p = convrnn__vmul(p, convrnn__vpow2i(n));
+    return convrnn__vsel(convrnn__vnan(x0), x0, p);
+}
+CONVRNN__FINL convrnn__vf convrnn__vsigmoid(convrnn__vf x) {
+    convrnn__vf one = convrnn__vset1(1.0f);
+    convrnn__vf y = convrnn__vdiv(one, convrnn__vadd(one, convrnn__vexp(convrnn__vsub(convrnn__vzero(), x))));
+    return convrnn__vsel(convrnn__vnan(x), x, y);
+}
+CONVRNN__FINL convrnn__vf convrnn__vtanh(convrnn__vf x) {
+    convrnn__vf a = convrnn__vabs(x), t = convrnn__vmul(x, x), p, big, one = convrnn__vset1(1.0f);
+    p = convrnn__vset1(-5.691975821e-03f);
+    p = convrnn__vfma(p, t, convrnn__vset1(2.062628232e-02f));
+    p = convrnn__vfma(p, t, convrnn__vset1(-5.373531580e-02f));
+    p = convrnn__vfma(p, t, convrnn__vset1(1.333138198e-01f));
+    p = convrnn__vfma(p, t, convrnn__vset1(-3.333328068e-01f));
+    p = convrnn__vfma(convrnn__vmul(p, t), x, x);
+    big = convrnn__vsub(one, convrnn__vdiv(convrnn__vset1(2.0f),
+                                           convrnn__vadd(convrnn__vexp(convrnn__vadd(a, a)), one)));
+    big = convrnn__vxor(big, convrnn__vsignof(x));
+    return convrnn__vsel(convrnn__vgt(a, convrnn__vset1(0.625f)), big, convrnn__vsel(convrnn__vnan(x), x, p));
+}
+/* ELU: x > 0 ? x : expm1(x) */
+CONVRNN__FINL convrnn__vf convrnn__velu(convrnn__vf x) {
+    convrnn__vf p = convrnn__vset1(1.0f / 5040.0f), e;
+    p = convrnn__vfma(p, x, convrnn__vset1(1.0f / 720.0f));
+    p = convrnn__vfma(p, x, convrnn__vset1(1.0f / 120.0f));
+    p = convrnn__vfma(p, x, convrnn__vset1(1.0f / 24.0f));
+    p = convrnn__vfma(p, x, convrnn__vset1(1.0f / 6.0f));
+    p = convrnn__vfma(p, x, convrnn__vset1(0.5f));
+    p = convrnn__vfma(convrnn__vmul(p, x), x, x);
+    e = convrnn__vsub(convrnn__vexp(x), convrnn__vset1(1.0f));
+    e = convrnn__vsel(convrnn__vgt(convrnn__vset1(-0.35f), x), e, p);
+    return convrnn__vsel(convrnn__vgt(x, convrnn__vzero()), x, e);
+}
+
+/* ------------------------------------------------------------------------ GEMM micro-kernels
+   MR x NV register block (NV vectors of VL columns). Constants per ISA: MRI/NVI for the
+   indirect kernel (forward, bwd-data), MRP/NVP for the packed kernel (bwd-filter). */
+#if defined(CONVRNN__AVX512)
+#define CONVRNN__MRI 12
+#define CONVRNN__NVI 2
+#define CONVRNN__MRP 8
+#define CONVRNN__NVP 2
+#elif defined(CONVRNN__NEONV)
+#define CONVRNN__MRI 6
+#define CONVRNN__NVI 4
+#define CONVRNN__MRP 6
+#define CONVRNN__NVP 4
+#else
+#define CONVRNN__MRI 6
+#define CONVRNN__NVI 2
+#define CONVRNN__MRP 6
+#define CONVRNN__NVP 2
+#endif
+#define CONVRNN__MRMAX 12
+#define CONVRNN__NVMAX 4
+
+/* Load the accumulators from C rows (add) or from the bias (or zero). ncol: valid columns. */
+CONVRNN__FINL void convrnn__acc_init(const int MR, const int NV, convrnn__vf acc[][CONVRNN__NVMAX],
+                                     float *const *crow, int ncol, int add, const float *bias) {
+    int i, v;
+    CONVRNN__UNROLL for (i = 0; i < MR; i++) CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vzero();
+    if (add) {
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+            if (!crow[i]) continue;
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) {
+                const int nn = ncol - v * CONVRNN__VL;
+                acc[i][v] = nn >= CONVRNN__VL ? convrnn__vld(crow[i] + v * CONVRNN__VL) : convrnn__vldn(crow[i] + v * CONVRNN__VL, nn);
+            }
+        }
+    } else if (bias) {
+        CONVRNN__UNROLL for (v = 0; v < NV; v++) {
+            const int nn = ncol - v * CONVRNN__VL;
+            const convrnn__vf b = nn >= CONVRNN__VL ? convrnn__vld(bias + v * CONVRNN__VL) : convrnn__vldn(bias + v * CONVRNN__VL, nn);
+            CONVRNN__UNROLL for (i = 0; i < MR; i++) acc[i][v] = b;
+        }
+    }
+}
+CONVRNN__FINL void convrnn__acc_store(const int MR, const int NV, convrnn__vf acc[][CONVRNN__NVMAX],
+                                      float *const *crow, int ncol) {
+    int i, v;
+    CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+        if (!crow[i]) continue;
+        CONVRNN__UNROLL for (v = 0; v < NV; v++) {
+            const int nn = ncol - v * CONVRNN__VL;
+            if (nn >= CONVRNN__VL) convrnn__vst(crow[i] + v * CONVRNN__VL, acc[i][v]);
+            else convrnn__vstn(crow[i] + v * CONVRNN__VL, acc[i][v], nn);
+        }
+    }
+}
+
+/* Indirect kernel: for each of ntap taps, a[tap*MR + i] points at kc source values of row i and
+   b[tap] at the packed panel rows [kc][NV*VL]. C rows crow[i] (NULL: row not stored). */
+CONVRNN__FINL void convrnn__ukr_ind_g(const int MR, const int NV, int ntap, const float *const *a,
+                                      const float *const *b, int kc, float *const *crow, int ncol, int add,
+                                      const float *bias) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    int tp, k, i, v;
+    convrnn__acc_init(MR, NV, acc, crow, ncol, add, bias);
+    for (tp = 0; tp < ntap; tp++) {
+        const float *ar[CONVRNN__MRMAX];
+        const float *bp = b[tp];
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = a[tp * MR + i];
+        for (k = 0; k < kc; k++) {
+            convrnn__vf bv[CONVRNN__NVMAX];
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(bp + v * CONVRNN__VL);
+            CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+                const convrnn__vf av = convrnn__vset1(ar[i][k]);
+                CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+            }
+            bp += NV * CONVRNN__VL;
+        }
+    }
+    convrnn__acc_store(MR, NV, acc, crow, ncol);
+}
+
+/* Packed kernel: a [kc][MR], b [kc][NV*VL]; C rows accumulate (add) or start from zero. */
+CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const float *CONVRNN__RESTRICT a,
+                                     const float *CONVRNN__RESTRICT b, float *const *crow, int ncol, int add) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    int k, i, v;
+    convrnn__acc_init(MR, NV, acc, crow, ncol, add, NULL);
+    for (k = 0; k < kc; k++) {
+        convrnn__vf bv[CONVRNN__NVMAX];
+        CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(b + v * CONVRNN__VL);
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+            const convrnn__vf av = convrnn__vset1(a[i]);
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+        }
+        a += MR;
+        b += NV * CONVRNN__VL;
+    }
+    convrnn__acc_store(MR, NV, acc, crow, ncol);
+}
+
+static void convrnn__ukr_ind(int nv, int ntap, const float *const *a, const float *const *b, int kc,
+                             float *const *crow, int ncol, int add, const float *bias) {
+    switch (nv) {
+    case 1: convrnn__ukr_ind_g(CONVRNN__MRI, 1, ntap, a, b, kc, crow, ncol, add, bias); break;
+#if CONVRNN__NVI >= 2
+    case 2: convrnn__ukr_ind_g(CONVRNN__MRI, 2, ntap, a, b, kc, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 3
+    case 3: convrnn__ukr_ind_g(CONVRNN__MRI, 3, ntap, a, b, kc, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 4
+    case 4: convrnn__ukr_ind_g(CONVRNN__MRI, 4, ntap, a, b, kc, crow, ncol, add, bias); break;
+#endif
+    default: break;
+    }
+}
+static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, float *const *crow, int ncol, int add) {
+    switch (nv) {
+    case 1: convrnn__ukr_pk_g(CONVRNN__MRP, 1, kc, a, b, crow, ncol, add); break;
+#if CONVRNN__NVP >= 2
+    case 2: convrnn__ukr_pk_g(CONVRNN__MRP, 2, kc, a, b, crow, ncol, add); break;
+#endif
+#if CONVRNN__NVP >= 3
+    case 3: convrnn__ukr_pk_g(CONVRNN__MRP, 3, kc, a, b, crow, ncol, add); break;
+#endif
+#if CONVRNN__NVP >= 4
+    case 4: convrnn__ukr_pk_g(CONVRNN__MRP, 4, kc, a, b, crow, ncol, add); break;
+#endif
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------ convolution drivers */
+#define CONVRNN__MC (8 * CONVRNN__MRI)     /* pixels per forward / bwd-data task */
+#define CONVRNN__PANELS_PER_TASK 8          /* column panels per task */
+#define CONVRNN__KC 256
+#define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
+
+static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+
+/* Forward (bwd = 0): dst = y [n,oh,ow,co] = bias + conv(src = x, w).
+   Backward-data (bwd = 1): dst = dx [n,h,w,ci] += conv^T(src = dy, w) (gather rule: input pixel
+   (iy,ix) receives output (oy,ox) through tap (ky,kx) iff iy + pt - ky = oy*s, ix + pl - kx = ox*s).
+   Tasks: blocks of MC destination pixels x groups of column panels.
+   Returns 0 (nothing written) when scratch memory is unavailable. */
+static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
+                              const float *bias, float *dst) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int taps = g->kh * g->kw, TPB = CONVRNN__MC / CONVRNN__MRI;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;   /* destination grid */
+    const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;   /* source grid */
+    const int M = g->n * DH * DW;
+    const int npan = (Cd + NR - 1) / NR;
+    const int nblk = (M + CONVRNN__MC - 1) / CONVRNN__MC;
+    const int ngrp = (npan + CONVRNN__PANELS_PER_TASK - 1) / CONVRNN__PANELS_PER_TASK;
+    const int ntask = nblk * ngrp;
+    const double flops = (double)M * Cd * Cs * taps;
+    const size_t bpsz = (size_t)npan * taps * Cs * NR;
+    const size_t sz_ptab = convrnn__al((size_t)TPB * taps * MR * sizeof(float *));
+    const size_t sz_tapi = convrnn__al((size_t)TPB * taps * sizeof(int));
+    const size_t sz_ntv = convrnn__al((size_t)TPB * sizeof(int));
+    const size_t sz_bl = convrnn__al((size_t)taps * sizeof(float *));
+    const size_t per_thr = sz_ptab + sz_tapi + sz_ntv + sz_bl;
+    const size_t off_zero = convrnn__al(bpsz * sizeof(float));
+    const size_t off_thr = off_zero + convrnn__al((size_t)Cs * sizeof(float));
+    int nthr = convrnn__nthreads(), task, p;
+    char *mem, *base;
+    float *bp, *zero;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    bp = (float *)base;
+    zero = (float *)(base + off_zero);
+    memset(zero, 0, (size_t)Cs * sizeof(float));
+    /* pack B: panel p holds columns [p*NR, p*NR + wp) padded to nvp*VL, rows (tap, c) */
+CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
+    for (p = 0; p < npan; p++) {
+        const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+        float *pb = bp + (size_t)p * taps * Cs * NR;
+        int tp, c, j;
+        for (tp = 0; tp < taps; tp++)
+            for (c = 0; c < Cs; c++) {
+                float *row = pb + ((size_t)tp * Cs + c) * ld;
+                if (!bwd) {
+                    const float *wr = w + ((size_t)tp * g->ci + c) * g->co + c0;
+                    for (j = 0; j < wp; j++) row[j] = wr[j];
+                } else {
+                    const float *wc = w + ((size_t)tp * g->ci + c0) * g->co + c;
+                    for (j = 0; j < wp; j++) row[j] = wc[(size_t)j * g->co];
+                }
+                for (j = wp; j < ld; j++) row[j] = 0;
+            }
+    }
+CONVRNN__OMP_DYN(nthr > 1)
+    for (task = 0; task < ntask; task++) {
+        const int blk = task / ngrp, grp = task % ngrp;
+        char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
+        const float **ptab = (const float **)scr;              /* [tile][valid tap][MR] */
+        int *tapi = (int *)(scr + sz_ptab);                     /* [tile][valid tap] tap index */
+        int *ntv = (int *)(scr + sz_ptab + sz_tapi);            /* [tile] valid taps */
+        const float **bl = (const float **)(scr + sz_ptab + sz_tapi + sz_ntv);
+        int tile, tp, i, pp, ntiles = 0;
+        /* pointer tables of every tile of this block; taps that reach no pixel are dropped */
+        for (tile = 0; tile < TPB; tile++) {
+            const int p0 = blk * CONVRNN__MC + tile * MR;
+            int pn[CONVRNN__MRMAX], py[CONVRNN__MRMAX], px[CONVRNN__MRMAX], nt = 0;
+            if (p0 >= M) break;
+            ntiles++;
+            for (i = 0; i < MR; i++) {
+                const int q = p0 + i;
+                if (q < M) { pn[i] = q / (DH * DW); py[i] = (q / DW) % DH; px[i] = q % DW; }
+                else { pn[i] = -1; py[i] = px[i] = 0; }
+            }
+            for (tp = 0; tp < taps; tp++) {
+                const int ky = tp / g->kw, kx = tp % g->kw;
+                const float **row = ptab + ((size_t)tile * taps + nt) * MR;
+                int any = 0;
+                for (i = 0; i < MR; i++) {
+                    int sy = 0, sx = 0, ok = pn[i] >= 0;
+                    if (ok && !bwd) {
+                        sy = py[i] * g->s - g->pt + ky; sx = px[i] * g->s - g->pl + kx;
+                        ok = sy >= 0 && sy < SH && sx >= 0 && sx < SW;
+                    } else if (ok) {
+                        const int ny = py[i] + g->pt - ky, nx = px[i] + g->pl - kx;
+                        ok = ny >= 0 && nx >= 0 && ny % g->s == 0 && nx % g->s == 0;
+                        sy = ny / g->s; sx = nx / g->s;
+                        ok = ok && sy < SH && sx < SW;
+                    }
+                    if (ok) { row[i] = src + (((size_t)pn[i] * SH + sy) * SW + sx) * Cs; any = 1; }
+                    else row[i] = zero;
+                }
+                if (any) tapi[tile * taps + nt++] = tp;
+            }
+            ntv[tile] = nt;
+        }
+        for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+            const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+            const float *pb = bp + (size_t)pp * taps * Cs * NR;
+            for (tile = 0; tile < ntiles; tile++) {
+                const int p0 = blk * CONVRNN__MC + tile * MR;
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) crow[i] = p0 + i < M ? dst + (size_t)(p0 + i) * Cd + c0 : NULL;
+                for (tp = 0; tp < ntv[tile]; tp++) bl[tp] = pb + (size_t)tapi[tile * taps + tp] * Cs * ld;
+                convrnn__ukr_ind(nvp, ntv[tile], ptab + (size_t)tile * taps * MR, bl, Cs, crow, wp, bwd,
+                                 bias && !bwd ? bias + c0 : NULL);
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Backward-filter: dw [kh,kw,ci,co] += sum over output pixels q of x[q through tap][ci] dy[q][co],
+   and db [co] += sum over q of dy[q][co] when db is not NULL. Rows r = tap*ci + c of dw are cut
+   into tiles of MRP rows; a task owns a range of tiles x a group of column panels and walks the
+   pixels in chunks of KC, in ascending order. db is summed by the tasks of the first tile range,
+   row by row as the scalar kernel does. Returns 0 when scratch memory is unavailable. */
+static int convrnn__sconv_bwf(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw,
+                              float *db) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
+    const int PPT = CONVRNN__PANELS_PER_TASK;
+    const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci;
+    const int ntile = (R + MR - 1) / MR, npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
+    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
+    const int tg0 = (32 + MR - 1) / MR, tg1 = (ntile + 7) / 8, TG = tg0 > tg1 ? tg0 : tg1;
+    const int nrg = (ntile + TG - 1) / TG, ntask = nrg * ngrp;
+    const double flops = (double)K * R * Co;
+    const size_t sz_a = convrnn__al((size_t)KC * MR * sizeof(float));
+    const size_t sz_b = convrnn__al((size_t)PPT * KC * NR * sizeof(float));
+    const size_t sz_i = convrnn__al((size_t)KC * sizeof(int));
+    const size_t per_thr = sz_a + sz_b + 3 * sz_i;
+    int nthr = convrnn__nthreads(), task;
+    char *mem, *base;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+CONVRNN__OMP_DYN(nthr > 1)
+    for (task = 0; task < ntask; task++) {
+        const int rg = task / ngrp, grp = task % ngrp;
+        const int t0 = rg * TG, t1 = t0 + TG < ntile ? t0 + TG : ntile;
+        const int p0 = grp * PPT, p1 = p0 + PPT < npan ? p0 + PPT : npan;
+        char *scr = base + per_thr * (size_t)convrnn__tid();
+        float *ap = (float *)scr, *bpk = (float *)(scr + sz_a);
+        int *iy0 = (int *)(scr + sz_a + sz_b), *ix0 = (int *)(scr + sz_a + sz_b + sz_i);
+        int *nb = (int *)(scr + sz_a + sz_b + 2 * sz_i);
+        int c0, k, i, pp, tile;
+        for (c0 = 0; c0 < K; c0 += KC) {
+            const int kc = K - c0 < KC ? K - c0 : KC;
+            {   /* pixel coordinates of the chunk */
+                int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
+                for (k = 0; k < kc; k++) {
+                    iy0[k] = oy * g->s - g->pt; ix0[k] = ox * g->s - g->pl; nb[k] = n * g->h;
+                    if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+                }
+            }
+            /* pack dy columns of the group: [panel][k][nvp*VL]; sum db on the first tile range */
+            for (pp = p0; pp < p1; pp++) {
+                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, ld = ((wp + VL - 1) / VL) * VL;
+                float *pb = bpk + (size_t)(pp - p0) * KC * NR;
+                for (k = 0; k < kc; k++) {
+                    const float *src = dy + (size_t)(c0 + k) * Co + col;
+                    float *dst = pb + (size_t)k * ld;
+                    int j;
+                    for (j = 0; j < wp; j++) dst[j] = src[j];
+                    for (j = wp; j < ld; j++) dst[j] = 0;
+                    if (db && rg == 0) for (j = 0; j < wp; j++) db[col + j] += src[j];
+                }
+            }
+            for (tile = t0; tile < t1; tile++) {
+                const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
+                const int tap = r0 / Ci, ci0 = r0 % Ci;
+                float *crow[CONVRNN__MRMAX];
+                if (ci0 + mrv <= Ci) {   /* all rows in one tap: contiguous channels */
+                    const int ky = tap / g->kw, kx = tap % g->kw;
+                    for (k = 0; k < kc; k++) {
+                        const int iy = iy0[k] + ky, ix = ix0[k] + kx;
+                        float *a = ap + (size_t)k * MR;
+                        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
+                            const float *src = x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + ci0;
+                            if (mrv == MR) { for (i = 0; i < MR; i++) a[i] = src[i]; }
+                            else { for (i = 0; i < mrv; i++) a[i] = src[i]; for (; i < MR; i++) a[i] = 0; }
+                        } else {
+                            for (i = 0; i < MR; i++) a[i] = 0;
+                        }
+                    }
+                } else {                 /* rows spread over several taps (few channels) */
+                    for (k = 0; k < kc; k++) {
+                        float *a = ap + (size_t)k * MR;
+                        for (i = 0; i < MR; i++) {
+                            const int r = r0 + i, tp = r / Ci, c = r % Ci;
+                            const int iy = iy0[k] + tp / g->kw, ix = ix0[k] + tp % g->kw;
+                            a[i] = i < mrv && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                                ? x[(((size_t)nb[k] + iy) * g->w + ix) * Ci + c] : 0.0f;
+                        }
+                    }
+                }
+                for (pp = p0; pp < p1; pp++) {
+                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dw + (size_t)(r0 + i) * Co + col : NULL;
+                    convrnn__ukr_pk(nvp, kc, ap, bpk + (size_t)(pp - p0) * KC * NR, crow, wp, 1);
+                }
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Backward-filter for layers with ci >= VL, computed transposed as a packed GEMM:
+   T[co][(tap,ci)] = sum over pixels q of dy[q][co] x[q through tap][ci]. Per chunk of KC pixels
+   the task packs dy^T for its output channels ([tile][k][MRP], zero-padded) and, unit by unit,
+   the x rows of one (tap, ci-panel) ([k][NR], zero rows for padding); the micro-kernel then reads
+   both sequentially. A task owns a block of output-channel tiles x a block of units, sums every
+   chunk in ascending order into its private T block, then adds T transposed into dw. */
+static int convrnn__sconv_bwf_t(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
+    const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co;
+    const int ncp = (Ci + NR - 1) / NR, U = taps * ncp, nct = (Co + MR - 1) / MR;
+    const int ug_n = (U + 7) / 8, UG = (U + ug_n - 1) / ug_n;            /* units per task */
+    const int ct_n = (nct * MR + 127) / 128, CT = (nct + ct_n - 1) / ct_n; /* co tiles per task */
+    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
+    const int ntask = ug_n * ct_n, ldt = UG * NR;
+    const double flops = (double)K * taps * Ci * Co;
+    const size_t sz_t = convrnn__al((size_t)CT * MR * ldt * sizeof(float));
+    const size_t sz_a = convrnn__al((size_t)CT * KC * MR * sizeof(float));
+    const size_t sz_b = convrnn__al((size_t)KC * NR * sizeof(float));
+    const size_t sz_i = convrnn__al((size_t)KC * sizeof(int));
+    const size_t per_thr = sz_t + sz_a + sz_b + 3 * sz_i;
+    int nthr = convrnn__nthreads(), task;
+    char *mem, *base;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+CONVRNN__OMP_DYN(nthr > 1)
+    for (task = 0; task < ntask; task++) {
+        const int ug = task / ct_n, cg = task % ct_n;
+        const int u0 = ug * UG, u1 = u0 + UG < U ? u0 + UG : U;
+        const int t0 = cg * CT, t1 = t0 + CT < nct ? t0 + CT : nct;
+        char *scr = base + per_thr * (size_t)convrnn__tid();
+        float *tb = (float *)scr, *ap = (float *)(scr + sz_t), *bp = (float *)(scr + sz_t + sz_a);
+        int *iy0 = (int *)(scr + sz_t + sz_a + sz_b), *ix0 = iy0 + sz_i / sizeof(int), *nb = ix0 + sz_i / sizeof(int);
+        int c0, k, i, j, u, tile;
+        for (c0 = 0; c0 < K; c0 += KC) {
+            const int kc = K - c0 < KC ? K - c0 : KC;
+            int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
+            for (k = 0; k < kc; k++) {
+                iy0[k] = oy * g->s - g->pt; ix0[k] = ox * g->s - g->pl; nb[k] = n * g->h;
+                if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+            }
+            for (tile = t0; tile < t1; tile++) {   /* pack dy^T */
+                const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
+                float *a = ap + (size_t)(tile - t0) * KC * MR;
+                for (k = 0; k < kc; k++) {
+                    const float *src = dy + (size_t)(c0 + k) * Co + co0;
+                    if (mrv == MR) for (i = 0; i < MR; i++) a[k * MR + i] = src[i];
+                    else for (i = 0; i < MR; i++) a[k * MR + i] = i < mrv ? src[i] : 0.0f;
+                }
+            }
+            for (u = u0; u < u1; u++) {
+                const int tap = u / ncp, ci0 = (u % ncp) * NR, ky = tap / g->kw, kx = tap % g->kw;
+                const int wp = Ci - ci0 < NR ? Ci - ci0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+                for (k = 0; k < kc; k++) {   /* pack the x rows of this unit */
+                    const int iy = iy0[k] + ky, ix = ix0[k] + kx;
+                    float *b = bp + (size_t)k * ld;
+                    if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
+                        const float *src = x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + ci0;
+                        for (j = 0; j < wp; j++) b[j] = src[j];
+                        for (; j < ld; j++) b[j] = 0;
+                    } else {
+                        for (j = 0; j < ld; j++) b[j] = 0;
+                    }
+                }
+                for (tile = t0; tile < t1; tile++) {
+                    float *crow[CONVRNN__MRMAX];
+                    for (i = 0; i < MR; i++)
+                        crow[i] = tb + (size_t)((tile - t0) * MR + i) * ldt + (size_t)(u - u0) * NR;
+                    convrnn__ukr_pk(nvp, kc, ap + (size_t)(tile - t0) * KC * MR, bp, crow, wp, c0 > 0);
+                }
+            }
+        }
+        /* dw[(tap, ci)][co] += T[co][(tap, ci)] */
+        for (u = u0; u < u1; u++) {
+            const int tap = u / ncp, ci0 = (u % ncp) * NR, wp = Ci - ci0 < NR ? Ci - ci0 : NR;
+            for (j = 0; j < wp; j++) {
+                float *dr = dw + ((size_t)tap * Ci + ci0 + j) * Co;
+                for (tile = t0; tile < t1; tile++) {
+                    const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
+                    const float *tr = tb + (size_t)((tile - t0) * MR) * ldt + (size_t)(u - u0) * NR + j;
+                    for (i = 0; i < mrv; i++) dr[co0 + i] += tr[(size_t)i * ldt];
+                }
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* db [C] += column sums of dy [rows][C], rows in order (bitwise equal to the scalar kernel). */
+static void convrnn__sbias_bwd(const float *dy, size_t rows, int C, float *db) {
+    int c;
+    for (c = 0; c < C; c += CONVRNN__VL) {
+        const int nn = C - c < CONVRNN__VL ? C - c : CONVRNN__VL;
+        convrnn__vf acc = convrnn__vldn(db + c, nn);
+        size_t r;
+        if (nn == CONVRNN__VL) for (r = 0; r < rows; r++) acc = convrnn__vadd(acc, convrnn__vld(dy + r * C + c));
+        else for (r = 0; r < rows; r++) acc = convrnn__vadd(acc, convrnn__vldn(dy + r * C + c, nn));
+        convrnn__vstn(db + c, acc, nn);
+    }
+}
+#endif /* CONVRNN__SIMD */

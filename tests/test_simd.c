@@ -1,0 +1,577 @@
+/* SIMD kernels against the scalar reference kernels, and thread-count independence.
+
+   Every op and every cell runs through a tape twice, once with tape.backend = CONVRNN_BACKEND_SCALAR
+   (the reference kernels) and once with CONVRNN_BACKEND_AUTO (the SIMD kernels of this build, see
+   convrnn_simd_path()); outputs and the gradients of every input and parameter must satisfy
+       |a - b| <= atol * max(1, max|b|) + rtol * |b|        (b: scalar reference, a: SIMD)
+   per element, with the tolerances stated at each group:
+     reductions (conv, dense, pooling, norms, cells): atol 2e-6, rtol 1e-4
+     elementwise ops with transcendental functions:   atol 1e-6, rtol 1e-5
+   (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh). Then
+   the SIMD path is run with 1 and 2 OpenMP threads and must agree bitwise. In builds without a SIMD
+   path (no -mavx2 -mfma / -mavx512f / NEON, or CONVRNN_USE_DOUBLE) both runs use the reference
+   kernels and the comparisons hold trivially. */
+#define CONVRNN_IMPLEMENTATION
+#include "../convrnn.h"
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define ATOL_RED 2e-6
+#define RTOL_RED 1e-4
+#define ATOL_EW 1e-6
+#define RTOL_EW 1e-5
+
+static void set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* largest |a-b| / (atol*max(1,max|b|) + rtol*|b|) over the elements; <= 1 passes */
+static double close_ratio(const convrnn_real *a, const convrnn_real *b, size_t n, double atol, double rtol) {
+    double mb = 1, worst = 0;
+    size_t i;
+    for (i = 0; i < n; i++) if (fabs((double)b[i]) > mb) mb = fabs((double)b[i]);
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]), lim = atol * mb + rtol * fabs((double)b[i]);
+        double r = d / lim;
+        if (!(d <= lim)) { if (!(r <= worst)) worst = r != r ? 1e30 : r; }
+        else if (r > worst) worst = r;
+    }
+    return worst;
+}
+
+/* ------------------------------------------------------------------ generic op runner */
+#define MAXIN 4
+typedef struct op_case {
+    const char *name;
+    int nin;
+    int rank[MAXIN];
+    int d[MAXIN][4];
+    double scale[MAXIN];   /* inputs ~ N(0, scale^2) */
+    int grad[MAXIN];       /* input needs a gradient */
+    int ia[4];             /* integer arguments */
+    double fa[2];          /* real arguments */
+    double atol, rtol;
+    convrnn_tensor *(*build)(convrnn_tape *t, convrnn_tensor **in, const struct op_case *c);
+} op_case;
+
+typedef struct run_out {
+    size_t n[MAXIN + 1];
+    convrnn_real *v[MAXIN + 1];   /* [0] output, [1..] input gradients */
+} run_out;
+
+static int run_case(const op_case *c, convrnn_backend be, run_out *ro) {
+    convrnn_tape t;
+    convrnn_tensor *in[MAXIN], *y;
+    convrnn_rng rng;
+    int i, ok = 1;
+    size_t j;
+    memset(ro, 0, sizeof *ro);
+    convrnn_tape_init(&t, 1);
+    t.backend = be;
+    convrnn_rng_seed(&rng, 77);
+    for (i = 0; i < c->nin; i++) {
+        size_t n = 1;
+        convrnn_real *buf;
+        int k;
+        for (k = 0; k < c->rank[i]; k++) n *= (size_t)c->d[i][k];
+        buf = (convrnn_real *)malloc(n * sizeof *buf);
+        for (j = 0; j < n; j++) buf[j] = (convrnn_real)(c->scale[i] * convrnn_rng_normal(&rng));
+        in[i] = convrnn_tape_input_nd(&t, c->rank[i], c->d[i], buf, c->grad[i]);
+        free(buf);
+    }
+    y = c->build(&t, in, c);
+    if (!y) { CHECKF(0, "%s: %s", c->name, t.err.msg); convrnn_tape_free(&t); return 0; }
+    if (y->size == 1 && y->grad) {
+        ok = convrnn_tape_backward(&t, y) == CONVRNN_OK;
+    } else {
+        if (y->grad) for (j = 0; j < y->size; j++) y->grad[j] = (convrnn_real)convrnn_rng_normal(&rng);
+        ok = convrnn_tape_backward_seeded(&t) == CONVRNN_OK;
+    }
+    CHECKF(ok, "%s: backward: %s", c->name, t.err.msg);
+    ro->n[0] = y->size;
+    ro->v[0] = (convrnn_real *)malloc(y->size * sizeof(convrnn_real));
+    memcpy(ro->v[0], y->data, y->size * sizeof(convrnn_real));
+    for (i = 0; i < c->nin; i++) {
+        if (!in[i]->grad) continue;
+        ro->n[i + 1] = in[i]->size;
+        ro->v[i + 1] = (convrnn_real *)malloc(in[i]->size * sizeof(convrnn_real));
+        memcpy(ro->v[i + 1], in[i]->grad, in[i]->size * sizeof(convrnn_real));
+    }
+    convrnn_tape_free(&t);
+    return ok;
+}
+static void run_free(run_out *r) {
+    int i;
+    for (i = 0; i <= MAXIN; i++) free(r->v[i]);
+}
+
+static double g_worst = 0;
+
+static void check_case(const op_case *c, int threads_too) {
+    run_out s, v, v1, v2;
+    int i;
+    run_case(c, CONVRNN_BACKEND_SCALAR, &s);
+    run_case(c, CONVRNN_BACKEND_AUTO, &v);
+    for (i = 0; i <= c->nin; i++) {
+        double r;
+        if (!s.v[i] && !v.v[i]) continue;
+        CHECKF(s.v[i] && v.v[i] && s.n[i] == v.n[i], "%s: tensor %d missing or resized", c->name, i);
+        if (!s.v[i] || !v.v[i] || s.n[i] != v.n[i]) continue;
+        r = close_ratio(v.v[i], s.v[i], s.n[i], c->atol, c->rtol);
+        if (r > g_worst) g_worst = r;
+        CHECKF(r <= 1, "%s: %s differs from the scalar kernel (error/tolerance %.3g)", c->name,
+               i == 0 ? "output" : "input gradient", r);
+    }
+    if (threads_too) {
+        set_threads(1);
+        run_case(c, CONVRNN_BACKEND_AUTO, &v1);
+        set_threads(2);
+        run_case(c, CONVRNN_BACKEND_AUTO, &v2);
+        for (i = 0; i <= c->nin; i++) {
+            if (!v1.v[i]) continue;
+            CHECKF(v2.v[i] && v1.n[i] == v2.n[i] && !memcmp(v1.v[i], v2.v[i], v1.n[i] * sizeof(convrnn_real)),
+                   "%s: tensor %d differs between 1 and 2 threads", c->name, i);
+        }
+        run_free(&v1);
+        run_free(&v2);
+#ifdef _OPENMP
+        set_threads(omp_get_num_procs());
+#endif
+    }
+    run_free(&s);
+    run_free(&v);
+}
+
+/* ------------------------------------------------------------------ builders */
+static convrnn_tensor *b_conv(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_conv2d(t, in[0], in[1], c->nin > 2 ? in[2] : NULL, c->ia[0], (convrnn_padding)c->ia[1]);
+}
+static convrnn_tensor *b_dw(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_depthwise_conv2d(t, in[0], in[1], c->nin > 2 ? in[2] : NULL, c->ia[0], (convrnn_padding)c->ia[1]);
+}
+static convrnn_tensor *b_sep(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_separable_conv2d(t, in[0], in[1], in[2], in[3], c->ia[0], (convrnn_padding)c->ia[1]);
+}
+static convrnn_tensor *b_dense(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_dense(t, in[0], in[1], c->nin > 2 ? in[2] : NULL);
+}
+static convrnn_tensor *b_bias(convrnn_tape *t, convrnn_tensor **in, const op_case *c) { (void)c; return convrnn_bias_add(t, in[0], in[1]); }
+static convrnn_tensor *b_act(convrnn_tape *t, convrnn_tensor **in, const op_case *c) { return convrnn_activate(t, in[0], (convrnn_act)c->ia[0]); }
+static convrnn_tensor *b_pool(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_maxpool(t, in[0], c->ia[0], c->ia[1], (convrnn_padding)c->ia[2]);
+}
+static convrnn_tensor *b_gap(convrnn_tape *t, convrnn_tensor **in, const op_case *c) { (void)c; return convrnn_global_avgpool(t, in[0]); }
+static convrnn_tensor *b_resize(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_resize_bilinear(t, in[0], c->ia[0], c->ia[1]);
+}
+static convrnn_tensor *b_concat(convrnn_tape *t, convrnn_tensor **in, const op_case *c) { return convrnn_concat(t, in, c->nin); }
+static convrnn_tensor *b_slice(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_slice_channels(t, in[0], c->ia[0], c->ia[1]);
+}
+static convrnn_tensor *b_ln(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    (void)c;
+    return convrnn_layer_norm(t, in[0], in[1], in[2], 1e-12);
+}
+static convrnn_tensor *b_bin(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    switch (c->ia[0]) {
+    case 0: return convrnn_add(t, in[0], in[1]);
+    case 1: return convrnn_sub(t, in[0], in[1]);
+    default: return convrnn_mul(t, in[0], in[1]);
+    }
+}
+static convrnn_tensor *b_affine(convrnn_tape *t, convrnn_tensor **in, const op_case *c) { return convrnn_affine(t, in[0], c->fa[0], c->fa[1]); }
+static convrnn_tensor *b_resadd(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    return convrnn_residual_add(t, in[0], in[1], c->nin > 2 ? in[2] : NULL);
+}
+static convrnn_tensor *b_xent(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    int lab[64], i;
+    (void)c;
+    for (i = 0; i < in[0]->d[0] && i < 64; i++) lab[i] = (i * 7) % (int)(in[0]->size / (size_t)in[0]->d[0]);
+    return convrnn_softmax_xent(t, in[0], lab);
+}
+/* a small network: conv -> elu -> maxpool -> conv -> tanh -> gap -> dense (end-to-end) */
+static convrnn_tensor *b_net(convrnn_tape *t, convrnn_tensor **in, const op_case *c) {
+    convrnn_tensor *h;
+    (void)c;
+    h = convrnn_activate(t, convrnn_conv2d(t, in[0], in[1], NULL, 1, CONVRNN_SAME), CONVRNN_ACT_ELU);
+    h = convrnn_maxpool(t, h, 2, 2, CONVRNN_SAME);
+    h = convrnn_activate(t, convrnn_conv2d(t, h, in[2], NULL, 1, CONVRNN_SAME), CONVRNN_ACT_TANH);
+    return convrnn_dense(t, convrnn_global_avgpool(t, h), in[3], NULL);
+}
+
+#define IN4(N, H, W, C) 4, N, H, W, C
+static op_case mk(const char *name, convrnn_tensor *(*build)(convrnn_tape *, convrnn_tensor **, const op_case *),
+                  double atol, double rtol) {
+    op_case c;
+    memset(&c, 0, sizeof c);
+    c.name = name; c.build = build; c.atol = atol; c.rtol = rtol;
+    return c;
+}
+static void add_in(op_case *c, int rank, int d0, int d1, int d2, int d3, double scale, int grad) {
+    int i = c->nin++;
+    c->rank[i] = rank;
+    c->d[i][0] = d0; c->d[i][1] = d1; c->d[i][2] = d2; c->d[i][3] = d3;
+    c->scale[i] = scale; c->grad[i] = grad;
+}
+
+/* ------------------------------------------------------------------ op groups */
+static void test_conv(void) {
+    /* N, H, W, Ci, Co, k, stride, pad, bias, threads */
+    static const int cs[][10] = {
+        { 2, 9, 9, 5, 7, 3, 1, 0, 1, 0 },     /* odd channel counts (vector tails) */
+        { 2, 8, 8, 16, 32, 3, 1, 0, 1, 0 },
+        { 2, 11, 10, 3, 20, 7, 2, 0, 1, 0 },  /* conv1-like: 3 channels, 7x7 stride 2 */
+        { 1, 7, 7, 24, 40, 2, 1, 0, 1, 0 },   /* even kernel, SAME (extra pad after) */
+        { 2, 9, 9, 17, 33, 4, 2, 1, 0, 0 },   /* VALID, stride 2 */
+        { 3, 5, 5, 64, 48, 1, 1, 0, 0, 0 },   /* 1x1 */
+        { 2, 4, 4, 32, 50, 2, 1, 1, 1, 0 },   /* imnetds-like VALID 2x2 */
+        { 1, 13, 11, 8, 12, 5, 3, 0, 1, 0 },  /* stride 3 */
+        { 2, 12, 12, 1, 16, 3, 1, 0, 1, 0 },  /* one input channel */
+        { 2, 16, 16, 32, 32, 3, 1, 0, 1, 1 }, /* big enough for the threads */
+        { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },
+        { 2, 20, 20, 3, 24, 7, 2, 0, 1, 1 },
+        { 8, 4, 4, 128, 130, 3, 1, 0, 1, 1 }, /* laptop-sized cell conv, column tail */
+    };
+    size_t i;
+    for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        const int *q = cs[i];
+        char *name = (char *)malloc(96);
+        op_case c = mk(name, b_conv, ATOL_RED, RTOL_RED);
+        snprintf(name, 96, "conv2d n%d %dx%d %d->%d k%d s%d %s%s", q[0], q[1], q[2], q[3], q[4], q[5], q[6],
+                 q[7] ? "valid" : "same", q[8] ? " bias" : "");
+        add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
+        add_in(&c, IN4(q[5], q[5], q[3], q[4]), 1.0 / sqrt((double)q[5] * q[5] * q[3]), 1);
+        if (q[8]) add_in(&c, 1, q[4], 1, 1, 1, 0.5, 1);
+        c.ia[0] = q[6]; c.ia[1] = q[7];
+        check_case(&c, q[9]);
+        free(name);
+    }
+    {   /* input without gradient (first layer): weights and bias only */
+        op_case c = mk("conv2d without input gradient", b_conv, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(2, 10, 10, 3), 1.0, 0);
+        add_in(&c, IN4(3, 3, 3, 16), 0.3, 1);
+        add_in(&c, 1, 16, 1, 1, 1, 0.5, 1);
+        c.ia[0] = 1; c.ia[1] = CONVRNN_SAME;
+        check_case(&c, 0);
+    }
+}
+
+static void test_depthwise_dense(void) {
+    static const int ds[][8] = {
+        /* N, H, W, C, k, stride, pad, bias */
+        { 2, 9, 9, 13, 3, 1, 0, 1 }, { 2, 8, 8, 32, 7, 1, 0, 0 }, { 2, 10, 10, 20, 3, 2, 0, 1 },
+        { 1, 6, 6, 16, 2, 1, 1, 1 }, { 4, 16, 16, 64, 7, 1, 0, 1 },
+    };
+    size_t i;
+    for (i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+        const int *q = ds[i];
+        char name[96];
+        op_case c = mk(name, b_dw, ATOL_RED, RTOL_RED);
+        snprintf(name, sizeof name, "depthwise n%d %dx%d c%d k%d s%d", q[0], q[1], q[2], q[3], q[4], q[5]);
+        add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
+        add_in(&c, IN4(q[4], q[4], q[3], 1), 0.3, 1);
+        if (q[7]) add_in(&c, 1, q[3], 1, 1, 1, 0.5, 1);
+        c.ia[0] = q[5]; c.ia[1] = q[6];
+        check_case(&c, i == 4);
+    }
+    {
+        op_case c = mk("separable 16->24 k3", b_sep, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(2, 8, 8, 16), 1.0, 1);
+        add_in(&c, IN4(3, 3, 16, 1), 0.3, 1);
+        add_in(&c, IN4(1, 1, 16, 24), 0.25, 1);
+        add_in(&c, 1, 24, 1, 1, 1, 0.5, 1);
+        c.ia[0] = 1; c.ia[1] = CONVRNN_SAME;
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("dense 63->10", b_dense, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(5, 3, 3, 7), 1.0, 1);
+        add_in(&c, 2, 63, 10, 1, 1, 0.15, 1);
+        add_in(&c, 1, 10, 1, 1, 1, 0.5, 1);
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("dense 512->250 batch 64", b_dense, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(64, 1, 1, 512), 1.0, 1);
+        add_in(&c, 2, 512, 250, 1, 1, 0.05, 1);
+        add_in(&c, 1, 250, 1, 1, 1, 0.5, 1);
+        check_case(&c, 1);
+    }
+}
+
+static void test_elementwise(void) {
+    static const char *an[] = { "identity", "elu", "relu", "sigmoid", "tanh" };
+    int a, op;
+    char name[96];
+    for (a = 0; a < CONVRNN_ACT_COUNT; a++) {
+        op_case c = mk(name, b_act, ATOL_EW, RTOL_EW);
+        snprintf(name, sizeof name, "activate %s", an[a]);
+        add_in(&c, IN4(4, 9, 9, 37), 3.0, 1);   /* wide range: both branches of every polynomial */
+        c.ia[0] = a;
+        check_case(&c, 0);
+        snprintf(name, sizeof name, "activate %s large", an[a]);
+        c.nin = 0;
+        add_in(&c, IN4(8, 32, 32, 64), 3.0, 1);
+        check_case(&c, 1);
+    }
+    {
+        op_case c = mk("bias_add", b_bias, ATOL_EW, RTOL_EW);
+        add_in(&c, IN4(3, 5, 5, 19), 1.0, 1);
+        add_in(&c, 1, 19, 1, 1, 1, 1.0, 1);
+        check_case(&c, 0);
+    }
+    for (op = 0; op < 3; op++) {
+        static const char *on[] = { "add", "sub", "mul" };
+        op_case c = mk(name, b_bin, ATOL_EW, RTOL_EW);
+        snprintf(name, sizeof name, "%s same shape", on[op]);
+        add_in(&c, IN4(3, 6, 6, 21), 1.0, 1);
+        add_in(&c, IN4(3, 6, 6, 21), 1.0, 1);
+        c.ia[0] = op;
+        check_case(&c, 0);
+        snprintf(name, sizeof name, "%s per-sample broadcast", on[op]);
+        c.nin = 0;
+        add_in(&c, IN4(3, 6, 6, 21), 1.0, 1);
+        add_in(&c, 3, 6, 6, 21, 1, 1.0, 1);
+        c.atol = ATOL_RED; c.rtol = RTOL_RED;
+        check_case(&c, 0);
+        snprintf(name, sizeof name, "%s scalar broadcast", on[op]);
+        c.nin = 0;
+        add_in(&c, IN4(3, 6, 6, 21), 1.0, 1);
+        add_in(&c, 1, 1, 1, 1, 1, 1.0, 1);
+        check_case(&c, 0);
+        snprintf(name, sizeof name, "%s large", on[op]);
+        c.nin = 0;
+        add_in(&c, IN4(8, 32, 32, 64), 1.0, 1);
+        add_in(&c, IN4(8, 32, 32, 64), 1.0, 1);
+        c.atol = ATOL_EW; c.rtol = RTOL_EW;
+        check_case(&c, 1);
+    }
+    {
+        op_case c = mk("affine", b_affine, ATOL_EW, RTOL_EW);
+        add_in(&c, IN4(3, 7, 7, 11), 1.0, 1);
+        c.fa[0] = -0.7; c.fa[1] = 0.3;
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("concat of 3", b_concat, ATOL_EW, RTOL_EW);
+        add_in(&c, IN4(2, 5, 5, 3), 1.0, 1);
+        add_in(&c, IN4(2, 5, 5, 16), 1.0, 1);
+        add_in(&c, IN4(2, 5, 5, 9), 1.0, 1);
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("slice_channels", b_slice, ATOL_EW, RTOL_EW);
+        add_in(&c, IN4(2, 5, 5, 40), 1.0, 1);
+        c.ia[0] = 7; c.ia[1] = 21;
+        check_case(&c, 0);
+    }
+}
+
+static void test_pool_norm(void) {
+    static const int ps[][7] = {
+        /* N, H, W, C, k, stride, pad */
+        { 2, 9, 9, 13, 2, 2, 0 }, { 2, 9, 8, 16, 3, 2, 0 }, { 1, 7, 7, 5, 3, 1, 1 }, { 4, 28, 28, 32, 2, 2, 0 },
+    };
+    size_t i;
+    char name[96];
+    for (i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        const int *q = ps[i];
+        op_case c = mk(name, b_pool, ATOL_RED, RTOL_RED);
+        snprintf(name, sizeof name, "maxpool n%d %dx%d c%d k%d s%d %s", q[0], q[1], q[2], q[3], q[4], q[5], q[6] ? "valid" : "same");
+        add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
+        c.ia[0] = q[4]; c.ia[1] = q[5]; c.ia[2] = q[6];
+        check_case(&c, i == 3);
+    }
+    {
+        op_case c = mk("global_avgpool", b_gap, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(3, 7, 6, 21), 1.0, 1);
+        check_case(&c, 0);
+    }
+    {
+        static const int rs[][6] = { { 2, 4, 4, 19, 7, 7 }, { 2, 9, 7, 16, 4, 5 }, { 1, 1, 1, 8, 3, 3 }, { 4, 14, 14, 32, 28, 28 } };
+        for (i = 0; i < sizeof rs / sizeof rs[0]; i++) {
+            const int *q = rs[i];
+            op_case c = mk(name, b_resize, ATOL_RED, RTOL_RED);
+            snprintf(name, sizeof name, "resize %dx%d -> %dx%d c%d", q[1], q[2], q[4], q[5], q[3]);
+            add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
+            c.ia[0] = q[4]; c.ia[1] = q[5];
+            check_case(&c, i == 3);
+        }
+    }
+    {
+        op_case c = mk("layer_norm", b_ln, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(3, 5, 5, 12), 2.0, 1);
+        add_in(&c, 1, 12, 1, 1, 1, 1.0, 1);
+        add_in(&c, 1, 12, 1, 1, 1, 1.0, 1);
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("residual_add with projection", b_resadd, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(2, 6, 6, 16), 1.0, 1);
+        add_in(&c, IN4(2, 9, 9, 8), 1.0, 1);
+        add_in(&c, IN4(1, 1, 8, 16), 0.3, 1);
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("softmax_xent", b_xent, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(16, 1, 1, 10), 2.0, 1);
+        check_case(&c, 0);
+    }
+    {
+        op_case c = mk("small network", b_net, ATOL_RED, RTOL_RED);
+        add_in(&c, IN4(4, 12, 12, 3), 1.0, 1);
+        add_in(&c, IN4(3, 3, 3, 16), 0.3, 1);
+        add_in(&c, IN4(3, 3, 16, 24), 0.1, 1);
+        add_in(&c, 2, 24, 10, 1, 1, 0.2, 1);
+        check_case(&c, 1);
+    }
+}
+
+/* ------------------------------------------------------------------ cells (BPTT over T steps) */
+typedef struct cell_out { size_t nout, ngrad, ngin; convrnn_real *out, *grads, *gin; } cell_out;
+
+static void cell_run(const convrnn_cell *cell, convrnn_params *ps, int T, int N, convrnn_backend be, cell_out *res) {
+    convrnn_tape t;
+    convrnn_tensor *state[2] = { NULL, NULL }, *ins[3 * 8], *losses[8], *loss;
+    convrnn_rng rng;
+    convrnn_real *buf, *wbuf;
+    size_t nx = (size_t)N * cell->h * cell->w, i, o;
+    int s, k, nin = 0;
+    convrnn_rng_seed(&rng, 99);
+    buf = (convrnn_real *)malloc(nx * 128 * sizeof *buf);
+    wbuf = (convrnn_real *)malloc(nx * (size_t)cell->out_c * sizeof *wbuf);
+    convrnn_tape_init(&t, 1);
+    t.backend = be;
+    convrnn_params_zero_grad(ps);
+    res->out = (convrnn_real *)malloc((size_t)T * nx * cell->out_c * sizeof(convrnn_real));
+    res->nout = 0;
+    for (s = 0; s < T; s++) {
+        convrnn_tensor *u = NULL, *r = NULL, *f = NULL, *y = NULL;
+        const int ch[3] = { cell->cu, cell->cr, cell->cf };
+        convrnn_tensor **dst[3];
+        dst[0] = &u; dst[1] = &r; dst[2] = &f;
+        for (k = 0; k < 3; k++) {
+            if (!ch[k]) continue;
+            for (i = 0; i < nx * (size_t)ch[k]; i++) buf[i] = (convrnn_real)convrnn_rng_normal(&rng);
+            *dst[k] = ins[nin++] = convrnn_tape_input(&t, N, cell->h, cell->w, ch[k], buf, 1);
+        }
+        convrnn_cell_step(&t, cell, ps, u, r, f, state, &y);
+        for (i = 0; i < nx * (size_t)cell->out_c; i++) wbuf[i] = (convrnn_real)convrnn_rng_normal(&rng);
+        losses[s] = convrnn_dot_const(&t, y, wbuf);
+        if (y) { memcpy(res->out + res->nout, y->data, y->size * sizeof(convrnn_real)); res->nout += y->size; }
+    }
+    loss = convrnn_sum_scalars(&t, losses, T);
+    CHECKF(convrnn_tape_backward(&t, loss) == CONVRNN_OK, "cell unroll: %s", t.err.msg);
+    res->ngrad = ps->total;
+    res->grads = (convrnn_real *)malloc((ps->total + 1) * sizeof(convrnn_real));
+    memcpy(res->grads, ps->grads, ps->total * sizeof(convrnn_real));
+    for (k = 0, res->ngin = 0; k < nin; k++) res->ngin += ins[k] ? ins[k]->size : 0;
+    res->gin = (convrnn_real *)malloc((res->ngin + 1) * sizeof(convrnn_real));
+    for (k = 0, o = 0; k < nin; k++)
+        if (ins[k] && ins[k]->grad) { memcpy(res->gin + o, ins[k]->grad, ins[k]->size * sizeof(convrnn_real)); o += ins[k]->size; }
+    res->ngin = o;
+    convrnn_tape_free(&t);
+    free(buf); free(wbuf);
+}
+static void cell_free(cell_out *r) { free(r->out); free(r->grads); free(r->gin); }
+
+static void cell_case(const char *name, const convrnn_cell_config *cfg, int H, int C, int cr, int cf, int threads) {
+    const int N = 3, T = 3;
+    convrnn_params ps;
+    convrnn_cell cell;
+    cell_out s, v;
+    double r;
+    int i;
+    convrnn_params_init_empty(&ps);
+    CHECKF(convrnn_cell_create(&cell, cfg, "simd/", H, H, C, cr, cf, &ps) == CONVRNN_OK, "%s: %s", name, ps.err.msg);
+    CHECK(convrnn_params_finalize(&ps) == CONVRNN_OK);
+    CHECK(convrnn_params_init(&ps, 5) == CONVRNN_OK);
+    {
+        convrnn_rng rg;
+        size_t j;
+        convrnn_rng_seed(&rg, 8);
+        for (j = 0; j < ps.total; j++) if (ps.values[j] == 0) ps.values[j] = (convrnn_real)(0.1 * convrnn_rng_normal(&rg));
+    }
+    cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_SCALAR, &s);
+    cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_AUTO, &v);
+    CHECKF(s.nout == v.nout && s.ngrad == v.ngrad && s.ngin == v.ngin, "%s: sizes", name);
+    r = close_ratio(v.out, s.out, s.nout, ATOL_RED, RTOL_RED);
+    if (r > g_worst) g_worst = r;
+    CHECKF(r <= 1, "%s: outputs differ from the scalar kernels (error/tolerance %.3g)", name, r);
+    r = close_ratio(v.gin, s.gin, s.ngin, ATOL_RED, RTOL_RED);
+    if (r > g_worst) g_worst = r;
+    CHECKF(r <= 1, "%s: input gradients differ (error/tolerance %.3g)", name, r);
+    for (i = 0; i < ps.count; i++) {   /* per parameter, so each gets its own magnitude scale */
+        r = close_ratio(v.grads + ps.info[i].offset, s.grads + ps.info[i].offset, ps.info[i].size, ATOL_RED, RTOL_RED);
+        if (r > g_worst) g_worst = r;
+        CHECKF(r <= 1, "%s: gradient of %s differs (error/tolerance %.3g)", name, ps.info[i].name, r);
+    }
+    if (threads) {
+        cell_out a, b;
+        set_threads(1);
+        cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_AUTO, &a);
+        set_threads(2);
+        cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_AUTO, &b);
+        CHECKF(a.nout == b.nout && !memcmp(a.out, b.out, a.nout * sizeof(convrnn_real)), "%s: outputs differ between 1 and 2 threads", name);
+        CHECKF(!memcmp(a.grads, b.grads, a.ngrad * sizeof(convrnn_real)), "%s: parameter gradients differ between 1 and 2 threads", name);
+        CHECKF(a.ngin == b.ngin && !memcmp(a.gin, b.gin, a.ngin * sizeof(convrnn_real)), "%s: input gradients differ between 1 and 2 threads", name);
+        cell_free(&a);
+        cell_free(&b);
+#ifdef _OPENMP
+        set_threads(omp_get_num_procs());
+#endif
+    }
+    cell_free(&s);
+    cell_free(&v);
+    convrnn_params_free(&ps);
+}
+
+static void test_cells(void) {
+    convrnn_cell_config c;
+    c = convrnn_cell_config_default(CONVRNN_CELL_TIMEDECAY, 16);
+    cell_case("timedecay", &c, 6, 16, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_SIMPLERNN, 16);
+    cell_case("simplernn", &c, 6, 12, 0, 0, 0);
+    c.layer_norm = 1;
+    cell_case("simplernn+ln", &c, 6, 12, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_GRU, 16);
+    cell_case("gru", &c, 7, 16, 0, 0, 0);
+    c.layer_norm = 1;
+    cell_case("gru+ln", &c, 7, 16, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_LSTM, 12);
+    c.layer_norm = 1; c.peepholes = 1; c.k = 2;
+    cell_case("lstm+ln+peepholes", &c, 5, 10, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_UGRNN, 16);
+    cell_case("ugrnn", &c, 6, 8, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_INTERSECTION, 16);
+    cell_case("intersectionrnn", &c, 6, 16, 0, 0, 0);
+    c = convrnn_cell_config_default(CONVRNN_CELL_RGC, 16);
+    c.rgc = convrnn_rgc_shallow_config();
+    cell_case("rgc shallow", &c, 6, 16, 8, 4, 0);
+    c.rgc = convrnn_rgc_median_config();
+    c.rgc.cell_depth = 8; c.rgc.tau_k = c.rgc.gate_k = 3;
+    c.rgc.layer_norm = 1;
+    cell_case("rgc median+ln", &c, 6, 16, 12, 4, 0);
+    /* laptop-sized, with the threads */
+    c = convrnn_cell_config_default(CONVRNN_CELL_GRU, 64);
+    cell_case("gru 7x7x64 (threads)", &c, 7, 32, 0, 0, 1);
+    c = convrnn_cell_config_default(CONVRNN_CELL_RGC, 32);
+    c.rgc = convrnn_rgc_shallow_config();
+    cell_case("rgc shallow 7x7x32 (threads)", &c, 7, 32, 32, 0, 1);
+}
+
+int main(void) {
+    printf("simd: path %s, %s\n", convrnn_simd_path(), convrnn_build_info());
+    test_conv();
+    test_depthwise_dense();
+    test_elementwise();
+    test_pool_norm();
+    test_cells();
+    printf("simd: largest error/tolerance ratio %.3g\n", g_worst);
+    return TEST_END("simd");
+}
