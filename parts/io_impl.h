@@ -1867,7 +1867,7 @@ CONVRNNDEF convrnn_status convrnn_write_file_atomic(const char *path, const void
 CONVRNNDEF convrnn_status convrnn_read_file(const char *path, void **buf, size_t *len, size_t max_len, convrnn_error *err) {
     FILE *f;
     unsigned char *p, *np;
-    size_t cap, n = 0, got, limit;
+    size_t cap, n = 0, got, limit, hint;
     long sz = -1;
     if (!buf || !len) return convrnn_error_set(err, CONVRNN_ERR_ARG, "read_file: NULL output");
     *buf = NULL;
@@ -1878,9 +1878,12 @@ CONVRNNDEF convrnn_status convrnn_read_file(const char *path, void **buf, size_t
     if (!f) return convrnn_error_set(err, CONVRNN_ERR_IO, "cannot open '%s' for reading", path);
     if (fseek(f, 0, SEEK_END) == 0) sz = ftell(f);
     if (fseek(f, 0, SEEK_SET) != 0) sz = -1;
-    /* the size is only a hint (pipes, files that change): read until EOF, or until limit + 1
-       bytes prove the file too large. One extra byte past the hint lets EOF show at once. */
-    cap = sz >= 0 && (unsigned long)sz < (unsigned long)limit ? (size_t)sz + 1 : 65536;
+    /* The size is only a hint (pipes, files that change, directories that report huge sizes):
+       read until EOF, or until limit + 1 bytes prove the file too large. The first read goes
+       into at most 1 MiB; only once that filled up does the buffer grow to the hinted size, plus
+       one byte so that EOF shows at once. */
+    hint = sz >= 0 && (unsigned long)sz < (unsigned long)limit ? (size_t)sz + 1 : 0;
+    cap = hint && hint < ((size_t)1 << 20) ? hint : (size_t)1 << 20;
     if (cap > limit + 1) cap = limit + 1;
     p = (unsigned char *)convrnn_malloc(NULL, cap + 1);
     if (!p) {
@@ -1892,6 +1895,7 @@ CONVRNNDEF convrnn_status convrnn_read_file(const char *path, void **buf, size_t
             size_t nc;
             if (cap > limit) break; /* read limit + 1 bytes: too large */
             nc = cap > (limit + 1) / 2 ? limit + 1 : cap * 2;
+            if (hint > nc) nc = hint; /* hint <= limit */
             np = (unsigned char *)CONVRNN_REALLOC(NULL, p, nc + 1);
             if (!np) {
                 convrnn_free(NULL, p);
