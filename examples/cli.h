@@ -15,4 +15,11 @@ int cli_synth(int argc, char **argv);    /* convrnn synth (cli_synth.c) */
    first `limit` images when limit > 0; prints one error line and returns 0 on failure. */
 #include "convrnn.h"
 int cli_load_split(const char *cmd, const char *dir, int test, long limit, convrnn_dataset *ds);
+/* cli_common.c: the value after `key` (NULL if absent, "" if it ends the line); flags; a check
+   that every option is known (one error line otherwise); .npy writing; model by name or .cfg */
+const char *cli_opt(int argc, char **argv, const char *key);
+int cli_has_flag(int argc, char **argv, const char *key);
+int cli_check_opts(const char *cmd, int argc, char **argv, const char *const *vals, const char *const *flags);
+int cli_write_npy(const char *cmd, const char *path, convrnn_dtype dt, int ndim, const int64_t *shape, void *data);
+int cli_load_model(const char *cmd, const char *name, convrnn_model *m);
 #endif

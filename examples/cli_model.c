@@ -8,21 +8,6 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-/* "--key value" lookup; returns NULL when absent. Flags must all be known. */
-static const char *opt(int argc, char **argv, const char *key) {
-    int i;
-    for (i = 1; i + 1 < argc; i++) if (!strcmp(argv[i], key)) return argv[i + 1];
-    return NULL;
-}
-static int check_opts(const char *cmd, int argc, char **argv, const char *const *known) {
-    int i, k;
-    for (i = 1; i < argc; i += 2) {
-        for (k = 0; known[k]; k++) if (!strcmp(argv[i], known[k])) break;
-        if (!known[k]) { fprintf(stderr, "convrnn %s: unknown option '%s'\n", cmd, argv[i]); return 0; }
-        if (i + 1 >= argc) { fprintf(stderr, "convrnn %s: option '%s' needs a value\n", cmd, argv[i]); return 0; }
-    }
-    return 1;
-}
 static int parse_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
     char *end;
     long x;
@@ -36,21 +21,12 @@ static int parse_int(const char *cmd, const char *name, const char *v, long lo, 
     return 1;
 }
 
-static int load_model(const char *cmd, const char *name, convrnn_model *m) {
-    convrnn_graph_spec g;
-    convrnn_error e;
-    convrnn_error_clear(&e);
-    if (convrnn_graph_load(name, &g, &e)) { fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg); return 0; }
-    if (convrnn_model_create(m, &g)) { fprintf(stderr, "convrnn %s: %s\n", cmd, m->err.msg); convrnn_model_free(m); return 0; }
-    return 1;
-}
-
 int cli_info(int argc, char **argv) {
     convrnn_model m;
     size_t units, pre;
     int v;
     if (argc != 2) { fprintf(stderr, "usage: convrnn info MODEL|FILE.cfg\n"); return 2; }
-    if (!load_model("info", argv[1], &m)) return 1;
+    if (!cli_load_model("info", argv[1], &m)) return 1;
     printf("model %s: input %dx%dx%d, %d classes, T %d, image_off %d, decoder %s, minimal T %d\n", m.spec.name,
            m.spec.in_h, m.spec.in_w, m.spec.in_c, m.spec.n_classes, m.spec.T, m.spec.image_off,
            convrnn_decoder_name(m.spec.decoder.type), convrnn_model_minimal_T(&m));
@@ -81,14 +57,14 @@ int cli_info(int argc, char **argv) {
 
 int cli_init(int argc, char **argv) {
     static const char *known[] = { "--model", "--seed", "--out", NULL };
-    const char *model = opt(argc, argv, "--model"), *seed = opt(argc, argv, "--seed"), *out = opt(argc, argv, "--out");
+    const char *model = cli_opt(argc, argv, "--model"), *seed = cli_opt(argc, argv, "--seed"), *out = cli_opt(argc, argv, "--out");
     convrnn_model m;
     convrnn_error e;
     long s = 0;
-    if (!check_opts("init", argc, argv, known)) return 2;
+    if (!cli_check_opts("init", argc, argv, known, NULL)) return 2;
     if (!model || !out) { fprintf(stderr, "usage: convrnn init --model NAME|FILE.cfg [--seed S] --out W.safetensors\n"); return 2; }
     if (seed && !parse_int("init", "--seed", seed, 0, 2147483647L, &s)) return 2;
-    if (!load_model("init", model, &m)) return 1;
+    if (!cli_load_model("init", model, &m)) return 1;
     convrnn_error_clear(&e);
     if (convrnn_model_init(&m, (uint64_t)s) || convrnn_model_save(&m, out, &e)) {
         fprintf(stderr, "convrnn init: %s\n", e.status ? e.msg : m.err.msg);
@@ -110,10 +86,10 @@ static int dense_output(const convrnn_model *m, int v) {
 int cli_features(int argc, char **argv) {
     static const char *known[] = { "--model", "--weights", "--init-seed", "--input", "--steps", "--image-off", "--blank",
                                    "--layers", "--out", "--batch", "--flat", NULL };
-    const char *model = opt(argc, argv, "--model"), *weights = opt(argc, argv, "--weights");
-    const char *seed = opt(argc, argv, "--init-seed"), *input = opt(argc, argv, "--input"), *steps = opt(argc, argv, "--steps");
-    const char *ioff = opt(argc, argv, "--image-off"), *blank = opt(argc, argv, "--blank"), *layers = opt(argc, argv, "--layers");
-    const char *outdir = opt(argc, argv, "--out"), *batch = opt(argc, argv, "--batch"), *flat = opt(argc, argv, "--flat");
+    const char *model = cli_opt(argc, argv, "--model"), *weights = cli_opt(argc, argv, "--weights");
+    const char *seed = cli_opt(argc, argv, "--init-seed"), *input = cli_opt(argc, argv, "--input"), *steps = cli_opt(argc, argv, "--steps");
+    const char *ioff = cli_opt(argc, argv, "--image-off"), *blank = cli_opt(argc, argv, "--blank"), *layers = cli_opt(argc, argv, "--layers");
+    const char *outdir = cli_opt(argc, argv, "--out"), *batch = cli_opt(argc, argv, "--batch"), *flat = cli_opt(argc, argv, "--flat");
     convrnn_model m;
     convrnn_array x;
     convrnn_error e;
@@ -125,7 +101,7 @@ int cli_features(int argc, char **argv) {
     memset(&x, 0, sizeof x);
     memset(res, 0, sizeof res);
     convrnn_error_clear(&e);
-    if (!check_opts("features", argc, argv, known)) return 2;
+    if (!cli_check_opts("features", argc, argv, known, NULL)) return 2;
     if (!model || !input || !steps || !ioff || !layers || !outdir || (!weights == !seed)) {
         fprintf(stderr, "usage: convrnn features --model NAME|FILE.cfg (--weights W.safetensors | --init-seed S) --input X.npy"
                         " --steps T --image-off K [--blank V] --layers a,b,c --out DIR [--batch B] [--flat 1]\n"
@@ -141,7 +117,7 @@ int cli_features(int argc, char **argv) {
         if (!*blank || *end || !(bv - bv == 0)) { fprintf(stderr, "convrnn features: --blank must be a finite number\n"); return 2; }
     }
     if (strlen(layers) >= sizeof list) { fprintf(stderr, "convrnn features: --layers is too long\n"); return 2; }
-    if (!load_model("features", model, &m)) return 1;
+    if (!cli_load_model("features", model, &m)) return 1;
     strcpy(list, layers);
     for (tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         v = convrnn_model_node(&m, tok);

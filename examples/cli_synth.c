@@ -21,38 +21,10 @@
 #include <math.h>
 #include <sys/stat.h>
 
-static const char *sopt(int argc, char **argv, const char *key) {
-    int i;
-    for (i = 1; i + 1 < argc; i++) if (!strcmp(argv[i], key)) return argv[i + 1];
-    return NULL;
-}
-static int sknown(const char *cmd, int argc, char **argv, const char *const *known) {
-    int i, k;
-    for (i = 1; i < argc; i += 2) {
-        for (k = 0; known[k]; k++) if (!strcmp(argv[i], known[k])) break;
-        if (!known[k]) { fprintf(stderr, "convrnn %s: unknown option '%s'\n", cmd, argv[i]); return 0; }
-        if (i + 1 >= argc) { fprintf(stderr, "convrnn %s: option '%s' needs a value\n", cmd, argv[i]); return 0; }
-    }
-    return 1;
-}
-static int write_npy(const char *cmd, const char *path, convrnn_dtype dt, int ndim, const int64_t *shape, void *data) {
-    convrnn_array a;
-    convrnn_error e;
-    size_t n = 1;
-    int i;
-    memset(&a, 0, sizeof a);
-    convrnn_error_clear(&e);
-    a.dtype = dt; a.ndim = ndim;
-    for (i = 0; i < ndim; i++) { a.shape[i] = shape[i]; n *= (size_t)shape[i]; }
-    a.count = n; a.data = data;
-    if (convrnn_npy_write(path, &a, &e)) { fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg); return 0; }
-    return 1;
-}
-
 int cli_export(int argc, char **argv) {
     static const char *known[] = { "--data", "--split", "--limit", "--out", "--labels-out", NULL };
-    const char *data = sopt(argc, argv, "--data"), *split = sopt(argc, argv, "--split"), *out = sopt(argc, argv, "--out");
-    const char *lout = sopt(argc, argv, "--labels-out"), *lim = sopt(argc, argv, "--limit");
+    const char *data = cli_opt(argc, argv, "--data"), *split = cli_opt(argc, argv, "--split"), *out = cli_opt(argc, argv, "--out");
+    const char *lout = cli_opt(argc, argv, "--labels-out"), *lim = cli_opt(argc, argv, "--limit");
     char *targv[8];
     convrnn_dataset train, test;
     convrnn_data_config dc;
@@ -64,7 +36,7 @@ int cli_export(int argc, char **argv) {
     (void)targv;
     memset(&train, 0, sizeof train); memset(&test, 0, sizeof test); memset(&dc, 0, sizeof dc);
     convrnn_error_clear(&e);
-    if (!sknown("export", argc, argv, known)) return 2;
+    if (!cli_check_opts("export", argc, argv, known, NULL)) return 2;
     if (!data || !out || !lout) { fprintf(stderr, "usage: convrnn export --data DIR|synthetic [--split test|train] [--limit N] --out X.npy --labels-out L.npy\n"); return 2; }
     if (split && strcmp(split, "test") && strcmp(split, "train")) { fprintf(stderr, "convrnn export: --split is test or train\n"); return 2; }
     if (!cli_load_split("export", data, 0, 0, &train) || !cli_load_split("export", data, !split || !strcmp(split, "test"), 0, &test)) goto done;
@@ -83,7 +55,7 @@ int cli_export(int argc, char **argv) {
     {
         int64_t sx[4], sl[1];
         sx[0] = n; sx[1] = test.h; sx[2] = test.w; sx[3] = test.c; sl[0] = n;
-        if (!write_npy("export", out, CONVRNN_DT_F32, 4, sx, x) || !write_npy("export", lout, CONVRNN_DT_I32, 1, sl, lab)) goto done;
+        if (!cli_write_npy("export", out, CONVRNN_DT_F32, 4, sx, x) || !cli_write_npy("export", lout, CONVRNN_DT_I32, 1, sl, lab)) goto done;
     }
     printf("wrote %s (%d images %dx%dx%d, normalised with the training split's statistics) and %s\n", out, n, test.h, test.w, test.c, lout);
     rc = 0;
@@ -98,7 +70,7 @@ static double late(double u) { return u < 0 ? 0 : 1 - exp(-u / 3.0); }
 
 int cli_synth(int argc, char **argv) {
     static const char *known[] = { "--images", "--labels", "--out", "--sites", "--reps", "--bins", "--seed", NULL };
-    const char *xi = sopt(argc, argv, "--images"), *li = sopt(argc, argv, "--labels"), *out = sopt(argc, argv, "--out");
+    const char *xi = cli_opt(argc, argv, "--images"), *li = cli_opt(argc, argv, "--labels"), *out = cli_opt(argc, argv, "--out");
     convrnn_array xa, la;
     convrnn_error e;
     double *x = NULL, *lab = NULL, *phi = NULL, *w = NULL, *v = NULL, *s = NULL, *l = NULL, *cm = NULL, *d = NULL;
@@ -110,12 +82,12 @@ int cli_synth(int argc, char **argv) {
     char path[4096];
     memset(&xa, 0, sizeof xa); memset(&la, 0, sizeof la);
     convrnn_error_clear(&e);
-    if (!sknown("synth", argc, argv, known)) return 2;
+    if (!cli_check_opts("synth", argc, argv, known, NULL)) return 2;
     if (!xi || !li || !out) { fprintf(stderr, "usage: convrnn synth --images X.npy --labels L.npy --out DIR [--sites 64] [--reps 20] [--bins 19] [--seed 1]\n"); return 2; }
-    if (sopt(argc, argv, "--sites")) Q = atoi(sopt(argc, argv, "--sites"));
-    if (sopt(argc, argv, "--reps")) R = atoi(sopt(argc, argv, "--reps"));
-    if (sopt(argc, argv, "--bins")) B = atoi(sopt(argc, argv, "--bins"));
-    if (sopt(argc, argv, "--seed")) seed = atol(sopt(argc, argv, "--seed"));
+    if (cli_opt(argc, argv, "--sites")) Q = atoi(cli_opt(argc, argv, "--sites"));
+    if (cli_opt(argc, argv, "--reps")) R = atoi(cli_opt(argc, argv, "--reps"));
+    if (cli_opt(argc, argv, "--bins")) B = atoi(cli_opt(argc, argv, "--bins"));
+    if (cli_opt(argc, argv, "--seed")) seed = atol(cli_opt(argc, argv, "--seed"));
     if (Q < 1 || Q > 4096 || R < 2 || R > 1000 || B < 2 || B > 1000) { fprintf(stderr, "convrnn synth: need 1 <= sites <= 4096, 2 <= reps <= 1000, 2 <= bins <= 1000\n"); return 2; }
     if (convrnn_npy_read(xi, &xa, &e) || convrnn_array_to_f64(&xa, &x, &e) || convrnn_npy_read(li, &la, &e) || convrnn_array_to_f64(&la, &lab, &e)) {
         fprintf(stderr, "convrnn synth: %s\n", e.msg);
@@ -211,14 +183,14 @@ int cli_synth(int argc, char **argv) {
         int64_t sh[4];
         sh[0] = R; sh[1] = N; sh[2] = Q; sh[3] = B;
         snprintf(path, sizeof path, "%s/neural.npy", out);
-        if (!write_npy("synth", path, CONVRNN_DT_F32, 4, sh, resp)) goto done;
+        if (!cli_write_npy("synth", path, CONVRNN_DT_F32, 4, sh, resp)) goto done;
         sh[0] = N;
         snprintf(path, sizeof path, "%s/it_ost.npy", out);
-        if (!write_npy("synth", path, CONVRNN_DT_F32, 1, sh, ost)) goto done;
+        if (!cli_write_npy("synth", path, CONVRNN_DT_F32, 1, sh, ost)) goto done;
         snprintf(path, sizeof path, "%s/i1.npy", out);
-        if (!write_npy("synth", path, CONVRNN_DT_F32, 1, sh, i1)) goto done;
+        if (!cli_write_npy("synth", path, CONVRNN_DT_F32, 1, sh, i1)) goto done;
         snprintf(path, sizeof path, "%s/labels.npy", out);
-        if (!write_npy("synth", path, CONVRNN_DT_I32, 1, sh, labi)) goto done;
+        if (!cli_write_npy("synth", path, CONVRNN_DT_I32, 1, sh, labi)) goto done;
     }
     printf("wrote %s/{neural,it_ost,i1,labels}.npy: %d trials x %d images x %d sites x %d bins\n", out, R, N, Q, B);
     rc = 0;

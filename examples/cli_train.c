@@ -14,28 +14,6 @@
 #include <omp.h>
 #endif
 
-static const char *topt(int argc, char **argv, const char *key) {
-    int i;
-    for (i = 1; i < argc; i++) if (!strcmp(argv[i], key)) return i + 1 < argc ? argv[i + 1] : "";
-    return NULL;
-}
-static int has_flag(int argc, char **argv, const char *key) {
-    int i;
-    for (i = 1; i < argc; i++) if (!strcmp(argv[i], key)) return 1;
-    return 0;
-}
-static int known_opts(const char *cmd, int argc, char **argv, const char *const *vals, const char *const *flags) {
-    int i, k;
-    for (i = 1; i < argc; i++) {
-        for (k = 0; flags[k]; k++) if (!strcmp(argv[i], flags[k])) break;
-        if (flags[k]) continue;
-        for (k = 0; vals[k]; k++) if (!strcmp(argv[i], vals[k])) break;
-        if (!vals[k]) { fprintf(stderr, "convrnn %s: unknown option '%s'\n", cmd, argv[i]); return 0; }
-        if (i + 1 >= argc) { fprintf(stderr, "convrnn %s: option '%s' needs a value\n", cmd, argv[i]); return 0; }
-        i++;
-    }
-    return 1;
-}
 static int num(const char *cmd, const char *name, const char *v, double lo, double hi, double *out) {
     char *end;
     double x;
@@ -98,30 +76,30 @@ static const char *train_flags[] = { "--resume", "--nesterov", "--hflip", NULL }
 /* config shared by train and eval */
 static int read_cfg(const char *cmd, int argc, char **argv, const convrnn_model *m, convrnn_train_config *c, double *limits) {
     double v;
-    const char *sch = topt(argc, argv, "--schedule");
+    const char *sch = cli_opt(argc, argv, "--schedule");
     memset(c, 0, sizeof *c);
     c->sgd = convrnn_sgd_default();
     c->batch = 64; c->epochs = 1; c->T = m->spec.T; c->image_off = m->spec.image_off; c->blank = 0.5;
     limits[0] = limits[1] = 0; limits[2] = 0; limits[3] = 0;
-    v = c->epochs; if (!num(cmd, "--epochs", topt(argc, argv, "--epochs"), 1, 1e6, &v)) return 0; c->epochs = (int)v;
-    v = c->batch; if (!num(cmd, "--batch", topt(argc, argv, "--batch"), 1, 65536, &v)) return 0; c->batch = (int)v;
-    if (!num(cmd, "--lr", topt(argc, argv, "--lr"), 0, 100, &c->sgd.lr)) return 0;
-    if (!num(cmd, "--momentum", topt(argc, argv, "--momentum"), 0, 1, &c->sgd.momentum)) return 0;
-    if (!num(cmd, "--clip-value", topt(argc, argv, "--clip-value"), 0, 1e30, &c->sgd.clip_value)) return 0;
-    if (!num(cmd, "--clip-norm", topt(argc, argv, "--clip-norm"), 0, 1e30, &c->sgd.clip_norm)) return 0;
-    if (!num(cmd, "--wd-scale", topt(argc, argv, "--wd-scale"), 0, 1e6, &c->sgd.wd_scale)) return 0;
-    v = 0; if (!num(cmd, "--warmup", topt(argc, argv, "--warmup"), 0, 1e9, &v)) return 0; c->sgd.warmup = (long)v;
-    v = c->T; if (!num(cmd, "--steps", topt(argc, argv, "--steps"), 1, 10000, &v)) return 0; c->T = (int)v;
-    v = c->image_off; if (!num(cmd, "--image-off", topt(argc, argv, "--image-off"), 0, 10000, &v)) return 0; c->image_off = (int)v;
-    if (!num(cmd, "--blank", topt(argc, argv, "--blank"), -1e6, 1e6, &c->blank)) return 0;
-    v = 0; if (!num(cmd, "--seed", topt(argc, argv, "--seed"), 0, 4294967295.0, &v)) return 0; c->seed = (uint64_t)v;
-    v = 0; if (!num(cmd, "--crop-pad", topt(argc, argv, "--crop-pad"), 0, 64, &v)) return 0; c->data.crop_pad = (int)v;
-    c->data.hflip = has_flag(argc, argv, "--hflip");
-    c->sgd.nesterov = has_flag(argc, argv, "--nesterov");
-    if (!num(cmd, "--limit-train", topt(argc, argv, "--limit-train"), 0, 1e9, &limits[0])) return 0;
-    if (!num(cmd, "--limit-test", topt(argc, argv, "--limit-test"), 0, 1e9, &limits[1])) return 0;
-    if (!num(cmd, "--threads", topt(argc, argv, "--threads"), 0, 1024, &limits[2])) return 0;
-    if (!num(cmd, "--max-steps", topt(argc, argv, "--max-steps"), 0, 1e12, &limits[3])) return 0;
+    v = c->epochs; if (!num(cmd, "--epochs", cli_opt(argc, argv, "--epochs"), 1, 1e6, &v)) return 0; c->epochs = (int)v;
+    v = c->batch; if (!num(cmd, "--batch", cli_opt(argc, argv, "--batch"), 1, 65536, &v)) return 0; c->batch = (int)v;
+    if (!num(cmd, "--lr", cli_opt(argc, argv, "--lr"), 0, 100, &c->sgd.lr)) return 0;
+    if (!num(cmd, "--momentum", cli_opt(argc, argv, "--momentum"), 0, 1, &c->sgd.momentum)) return 0;
+    if (!num(cmd, "--clip-value", cli_opt(argc, argv, "--clip-value"), 0, 1e30, &c->sgd.clip_value)) return 0;
+    if (!num(cmd, "--clip-norm", cli_opt(argc, argv, "--clip-norm"), 0, 1e30, &c->sgd.clip_norm)) return 0;
+    if (!num(cmd, "--wd-scale", cli_opt(argc, argv, "--wd-scale"), 0, 1e6, &c->sgd.wd_scale)) return 0;
+    v = 0; if (!num(cmd, "--warmup", cli_opt(argc, argv, "--warmup"), 0, 1e9, &v)) return 0; c->sgd.warmup = (long)v;
+    v = c->T; if (!num(cmd, "--steps", cli_opt(argc, argv, "--steps"), 1, 10000, &v)) return 0; c->T = (int)v;
+    v = c->image_off; if (!num(cmd, "--image-off", cli_opt(argc, argv, "--image-off"), 0, 10000, &v)) return 0; c->image_off = (int)v;
+    if (!num(cmd, "--blank", cli_opt(argc, argv, "--blank"), -1e6, 1e6, &c->blank)) return 0;
+    v = 0; if (!num(cmd, "--seed", cli_opt(argc, argv, "--seed"), 0, 4294967295.0, &v)) return 0; c->seed = (uint64_t)v;
+    v = 0; if (!num(cmd, "--crop-pad", cli_opt(argc, argv, "--crop-pad"), 0, 64, &v)) return 0; c->data.crop_pad = (int)v;
+    c->data.hflip = cli_has_flag(argc, argv, "--hflip");
+    c->sgd.nesterov = cli_has_flag(argc, argv, "--nesterov");
+    if (!num(cmd, "--limit-train", cli_opt(argc, argv, "--limit-train"), 0, 1e9, &limits[0])) return 0;
+    if (!num(cmd, "--limit-test", cli_opt(argc, argv, "--limit-test"), 0, 1e9, &limits[1])) return 0;
+    if (!num(cmd, "--threads", cli_opt(argc, argv, "--threads"), 0, 1024, &limits[2])) return 0;
+    if (!num(cmd, "--max-steps", cli_opt(argc, argv, "--max-steps"), 0, 1e12, &limits[3])) return 0;
     if (sch) {
         if (!strcmp(sch, "constant")) c->sgd.schedule = CONVRNN_LR_CONSTANT;
         else if (!strcmp(sch, "cosine")) c->sgd.schedule = CONVRNN_LR_COSINE;
@@ -134,16 +112,6 @@ static int read_cfg(const char *cmd, int argc, char **argv, const convrnn_model 
     return 1;
 }
 
-static int load_model2(const char *cmd, const char *name, convrnn_model *m) {
-    convrnn_graph_spec g;
-    convrnn_error e;
-    convrnn_error_clear(&e);
-    if (!name) { fprintf(stderr, "convrnn %s: --model is required\n", cmd); return 0; }
-    if (convrnn_graph_load(name, &g, &e)) { fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg); return 0; }
-    if (convrnn_model_create(m, &g)) { fprintf(stderr, "convrnn %s: %s\n", cmd, m->err.msg); convrnn_model_free(m); return 0; }
-    return 1;
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -151,7 +119,7 @@ static double now_s(void) {
 }
 
 int cli_train(int argc, char **argv) {
-    const char *out = topt(argc, argv, "--out"), *data = topt(argc, argv, "--data");
+    const char *out = cli_opt(argc, argv, "--out"), *data = cli_opt(argc, argv, "--data");
     convrnn_model m;
     convrnn_train_config cfg;
     convrnn_trainer tr;
@@ -166,7 +134,7 @@ int cli_train(int argc, char **argv) {
     memset(&test, 0, sizeof test);
     memset(&tr, 0, sizeof tr);
     convrnn_error_clear(&e);
-    if (!known_opts("train", argc, argv, train_vals, train_flags)) return 2;
+    if (!cli_check_opts("train", argc, argv, train_vals, train_flags)) return 2;
     if (!out || !data || !*out || !*data) {
         fprintf(stderr, "usage: convrnn train --model NAME|FILE.cfg --data DIR|synthetic --epochs E --batch B --lr LR [--momentum M]"
                         " [--nesterov] [--clip-value C] [--clip-norm C] [--wd-scale S] [--schedule constant|cosine|step:N] [--warmup N]"
@@ -174,10 +142,10 @@ int cli_train(int argc, char **argv) {
                         " [--limit-test N] [--save-every N] [--eval-every N] [--threads N] [--max-steps N] --out RUN/ [--resume]\n");
         return 2;
     }
-    if (!load_model2("train", topt(argc, argv, "--model"), &m)) return 1;
+    if (!cli_load_model("train", cli_opt(argc, argv, "--model"), &m)) return 1;
     if (!read_cfg("train", argc, argv, &m, &cfg, limits)) goto done;
-    if (!num("train", "--save-every", topt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
-    if (!num("train", "--eval-every", topt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
+    if (!num("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
+    if (!num("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
     if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test)) goto done;
     if (train.h != m.spec.in_h || train.w != m.spec.in_w) {
         /* graphs run at the input's own size; only say so */
@@ -194,7 +162,7 @@ int cli_train(int argc, char **argv) {
     if (limits[3] > 0 && (long)limits[3] < total) total = (long)limits[3];
     cfg.sgd.total_steps = total;
     tr.cfg.sgd.total_steps = total;
-    if (has_flag(argc, argv, "--resume") && file_exists(ckpt)) {
+    if (cli_has_flag(argc, argv, "--resume") && file_exists(ckpt)) {
         if (convrnn_trainer_load(&tr, ckpt, &e)) { fprintf(stderr, "convrnn train: cannot resume: %s\n", e.msg); goto done; }
         printf("resumed from %s at step %ld\n", ckpt, tr.step);
     }
@@ -250,7 +218,7 @@ int cli_eval(int argc, char **argv) {
     static const char *vals[] = { "--model", "--data", "--weights", "--batch", "--steps", "--image-off", "--blank",
                                   "--limit-test", "--threads", "--norm-from", NULL };
     static const char *flags[] = { NULL };
-    const char *w = topt(argc, argv, "--weights"), *data = topt(argc, argv, "--data");
+    const char *w = cli_opt(argc, argv, "--weights"), *data = cli_opt(argc, argv, "--data");
     convrnn_model m;
     convrnn_train_config cfg;
     convrnn_dataset test, train;
@@ -260,9 +228,9 @@ int cli_eval(int argc, char **argv) {
     memset(&test, 0, sizeof test);
     memset(&train, 0, sizeof train);
     convrnn_error_clear(&e);
-    if (!known_opts("eval", argc, argv, vals, flags)) return 2;
+    if (!cli_check_opts("eval", argc, argv, vals, flags)) return 2;
     if (!w || !data) { fprintf(stderr, "usage: convrnn eval --model NAME|FILE.cfg --weights W.safetensors --data DIR [--batch B] [--steps T] [--image-off K]\n"); return 2; }
-    if (!load_model2("eval", topt(argc, argv, "--model"), &m)) return 1;
+    if (!cli_load_model("eval", cli_opt(argc, argv, "--model"), &m)) return 1;
     if (!read_cfg("eval", argc, argv, &m, &cfg, limits)) goto done;
     if (convrnn_model_load(&m, w, &e)) { fprintf(stderr, "convrnn eval: %s\n", e.msg); goto done; }
     /* the normalisation uses the training split's statistics, as in training */

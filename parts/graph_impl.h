@@ -1513,36 +1513,51 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
 
 /* ---- weights files */
 #ifndef CONVRNN_NO_STDIO
-CONVRNNDEF convrnn_status convrnn_model_save(const convrnn_model *m, const char *path, convrnn_error *err) {
+/* Every parameter as F32 under its TF name (and, with_momentum, its momentum buffer as
+   "opt/momentum/<name>"), the graph text and the given metadata pairs, written atomically. */
+static convrnn_status convrnn__write_weights(const convrnn_model *m, const char *path, const char *format, int with_momentum,
+                                             const char *const *meta, int n_meta, convrnn_error *err) {
+    const convrnn_params *ps = &m->params;
+    const size_t copies = with_momentum ? 2 : 1;
     convrnn_st_writer w;
-    char *text = NULL;
+    char *text = NULL, (*names)[CONVRNN_NAME_MAX + 16] = NULL;
     convrnn_status s;
-    int i;
+    int i, k;
     float *buf;
-    size_t off = 0;
-    if (!m || !path) return convrnn_error_set(err, CONVRNN_ERR_ARG, "model_save: NULL argument");
-    if (!m->params.finalized) return convrnn_error_set(err, CONVRNN_ERR_ARG, "model_save: model not created");
-    buf = (float *)convrnn_calloc(NULL, m->params.total + 1, sizeof(float));
-    if (!buf) return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "model_save: out of memory");
+    size_t off = 0, j;
+    if (!m || !path) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: NULL argument");
+    if (!ps->finalized) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: model not created");
+    buf = (float *)convrnn_calloc(NULL, copies * ps->total + 1, sizeof(float));
+    if (with_momentum) names = (char (*)[CONVRNN_NAME_MAX + 16])convrnn_calloc(NULL, (size_t)ps->count + 1, sizeof *names);
+    if (!buf || (with_momentum && !names)) { convrnn_free(NULL, buf); convrnn_free(NULL, names); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "save: out of memory"); }
     convrnn_st_writer_init(&w);
     s = convrnn_graph_to_text(&m->spec, &text, err);
     if (!s) s = convrnn_st_writer_meta(&w, "convrnn_graph", text);
-    if (!s) s = convrnn_st_writer_meta(&w, "format", "convrnn-weights-1");
-    for (i = 0; !s && i < m->params.count; i++) {
-        const convrnn_param_info *pi = &m->params.info[i];
+    if (!s) s = convrnn_st_writer_meta(&w, "format", format);
+    for (i = 0; !s && i < n_meta; i++) s = convrnn_st_writer_meta(&w, meta[2 * i], meta[2 * i + 1]);
+    for (i = 0; !s && i < ps->count; i++) {
+        const convrnn_param_info *pi = &ps->info[i];
         int64_t shape[4];
-        size_t j;
-        for (j = 0; j < (size_t)pi->rank; j++) shape[j] = pi->d[j];
-        for (j = 0; j < pi->size; j++) buf[off + j] = (float)m->params.values[pi->offset + j];
+        for (k = 0; k < pi->rank; k++) shape[k] = pi->d[k];
+        for (j = 0; j < pi->size; j++) buf[off + j] = (float)ps->values[pi->offset + j];
         s = convrnn_st_writer_add(&w, pi->name, CONVRNN_DT_F32, pi->rank, shape, buf + off);
+        if (with_momentum && !s) {
+            for (j = 0; j < pi->size; j++) buf[ps->total + off + j] = (float)ps->opt_state[pi->offset + j];
+            snprintf(names[i], sizeof names[i], "opt/momentum/%s", pi->name);
+            s = convrnn_st_writer_add(&w, names[i], CONVRNN_DT_F32, pi->rank, shape, buf + ps->total + off);
+        }
         off += pi->size;
     }
-    if (s && err && !err->status) convrnn_error_set(err, s, "model_save: could not add a tensor");
+    if (s && err && !err->status) convrnn_error_set(err, s, "save: could not add a tensor");
     if (!s) s = convrnn_st_writer_save(&w, path, err);
     convrnn_st_writer_free(&w);
     convrnn_free(NULL, text);
     convrnn_free(NULL, buf);
+    convrnn_free(NULL, names);
     return s;
+}
+CONVRNNDEF convrnn_status convrnn_model_save(const convrnn_model *m, const char *path, convrnn_error *err) {
+    return convrnn__write_weights(m, path, "convrnn-weights-1", 0, NULL, 0, err);
 }
 CONVRNNDEF convrnn_status convrnn_model_load(convrnn_model *m, const char *path, convrnn_error *err) {
     convrnn_safetensors st;

@@ -163,10 +163,11 @@ CONVRNNDEF convrnn_status convrnn_dataset_synthetic(convrnn_dataset *ds, int n, 
         const double th = 3.14159265358979 * (lab % 5) / 5.0 + 0.1 * (convrnn_rng_uniform(&r) - 0.5);
         const double fr = (lab < 5 || num_classes <= 5 ? 2.0 : 3.5) * 6.283185307179586 / (double)w;
         const double ph = 6.283185307179586 * convrnn_rng_uniform(&r), con = 0.3 + 0.6 * convrnn_rng_uniform(&r);
+        const double cx = fr * cos(th), cy = fr * sin(th);
         ds->labels[i] = lab;
         for (y = 0; y < h; y++)
             for (x = 0; x < w; x++) {
-                const double g = 0.5 + 0.5 * con * sin(fr * (x * cos(th) + y * sin(th)) + ph);
+                const double g = 0.5 + 0.5 * con * sin(x * cx + y * cy + ph);
                 for (k = 0; k < c; k++) {
                     double v = g + 0.12 * convrnn_rng_normal(&r);
                     v = v < 0 ? 0 : v > 1 ? 1 : v;
@@ -258,42 +259,12 @@ CONVRNNDEF convrnn_status convrnn_trainer_step(convrnn_trainer *tr, double *loss
 
 #ifndef CONVRNN_NO_STDIO
 CONVRNNDEF convrnn_status convrnn_trainer_save(const convrnn_trainer *tr, const char *path, convrnn_error *err) {
-    const convrnn_params *ps = &tr->m->params;
-    convrnn_st_writer w;
-    char *text = NULL, num[64], (*names)[CONVRNN_NAME_MAX + 16];
-    float *buf;
-    size_t off = 0, j;
-    int i;
-    convrnn_status s;
-    buf = (float *)convrnn_calloc(NULL, 2 * ps->total + 1, sizeof(float));
-    names = (char (*)[CONVRNN_NAME_MAX + 16])convrnn_calloc(NULL, (size_t)ps->count + 1, sizeof *names);
-    if (!buf || !names) { convrnn_free(NULL, buf); convrnn_free(NULL, names); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "checkpoint: out of memory"); }
-    convrnn_st_writer_init(&w);
-    s = convrnn_graph_to_text(&tr->m->spec, &text, err);
-    if (!s) s = convrnn_st_writer_meta(&w, "convrnn_graph", text);
-    if (!s) s = convrnn_st_writer_meta(&w, "format", "convrnn-checkpoint-1");
-    snprintf(num, sizeof num, "%ld", tr->step);
-    if (!s) s = convrnn_st_writer_meta(&w, "train_step", num);
-    snprintf(num, sizeof num, "%llu", (unsigned long long)tr->cfg.seed);
-    if (!s) s = convrnn_st_writer_meta(&w, "train_seed", num);
-    for (i = 0; !s && i < ps->count; i++) {
-        const convrnn_param_info *p = &ps->info[i];
-        int64_t shape[4];
-        int k;
-        for (k = 0; k < p->rank; k++) shape[k] = p->d[k];
-        for (j = 0; j < p->size; j++) { buf[off + j] = (float)ps->values[p->offset + j]; buf[ps->total + off + j] = (float)ps->opt_state[p->offset + j]; }
-        s = convrnn_st_writer_add(&w, p->name, CONVRNN_DT_F32, p->rank, shape, buf + off);
-        snprintf(names[i], sizeof names[i], "opt/momentum/%s", p->name);
-        if (!s) s = convrnn_st_writer_add(&w, names[i], CONVRNN_DT_F32, p->rank, shape, buf + ps->total + off);
-        off += p->size;
-    }
-    if (s && err && !err->status) convrnn_error_set(err, s, "checkpoint: could not add a tensor");
-    if (!s) s = convrnn_st_writer_save(&w, path, err);
-    convrnn_st_writer_free(&w);
-    convrnn_free(NULL, text);
-    convrnn_free(NULL, buf);
-    convrnn_free(NULL, names);
-    return s;
+    char step[32], seed[32];
+    const char *meta[4];
+    snprintf(step, sizeof step, "%ld", tr->step);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)tr->cfg.seed);
+    meta[0] = "train_step"; meta[1] = step; meta[2] = "train_seed"; meta[3] = seed;
+    return convrnn__write_weights(tr->m, path, "convrnn-checkpoint-1", 1, meta, 2, err);
 }
 
 CONVRNNDEF convrnn_status convrnn_trainer_load(convrnn_trainer *tr, const char *path, convrnn_error *err) {
