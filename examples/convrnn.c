@@ -11,6 +11,7 @@ static int usage(FILE *f) {
     fprintf(f,
         "usage: convrnn <command> [options]\n"
         "  version                         print the build line\n"
+        "  models                          list the zoo\n"
         "  info MODEL|FILE.cfg             layer table, parameters and units\n"
         "  init --model M --seed S --out W.safetensors   freshly initialized weights\n"
         "  features --model M (--weights W | --init-seed S) --input X.npy --steps T --image-off K\n"
@@ -28,6 +29,11 @@ int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "version")) { printf("%s\n", convrnn_build_info()); return 0; }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) return usage(stdout);
+    if (!strcmp(argv[1], "models")) {
+        int i;
+        for (i = 0; i < convrnn_zoo_count(); i++) printf("%s\n", convrnn_zoo_name(i));
+        return 0;
+    }
     if (!strcmp(argv[1], "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "init")) return cli_init(argc - 1, argv + 1);
     if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);

@@ -220,12 +220,15 @@ CONVRNNDEF convrnn_status convrnn_zoo_spec(const char *name, convrnn_graph_spec 
     if (!name || !g) return convrnn_error_set(err, CONVRNN_ERR_ARG, "zoo: NULL name or spec");
     for (i = 0; i < CONVRNN__ZOO_N; i++) if (!strcmp(name, convrnn__zoo_names[i])) known = 1;
     if (!known) {
-        char list[1024];
+        char list[200];
         size_t off = 0;
         list[0] = 0;
-        for (i = 0; i < CONVRNN__ZOO_N && off < sizeof list - 40; i++)
+        for (i = 0; i < CONVRNN__ZOO_N; i++) {
+            const size_t l = strlen(convrnn__zoo_names[i]);
+            if (off + l + 8 >= sizeof list) { memcpy(list + off, ", ...", 6); break; }
             off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", convrnn__zoo_names[i]);
-        return convrnn_error_set(err, CONVRNN_ERR_ARG, "unknown model '%.64s' (known: %s)", name, list);
+        }
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "unknown model '%.64s' (%d zoo names: %s)", name, CONVRNN__ZOO_N, list);
     }
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);
