@@ -33,20 +33,49 @@ static int convrnn__m_all_finite(const double *v, size_t n, size_t *bad) {
     return 1;
 }
 
-/* fixed-order dot product with 4 partial sums (same result whatever the thread count) */
+/* Small-vector helpers. With GCC/Clang vector extensions (no intrinsics headers) four doubles are
+   processed at once; the association of every sum is the same as in the scalar code (four
+   interleaved partial sums, combined as (s0 + s1) + (s2 + s3)), so vector, scalar, 1 and N threads
+   all give bitwise identical results. */
+#if defined(__GNUC__) && !defined(CONVRNN_NO_SIMD)
+#define CONVRNN__M_VEC 1
+typedef double convrnn__m_v2 __attribute__((vector_size(16)));
+#endif
+
 static double convrnn__m_dot(const double *a, const double *b, size_t n) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
+#ifdef CONVRNN__M_VEC
+    convrnn__m_v2 acc0 = {0, 0}, acc1 = {0, 0}, va, vb, vc, vd;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(&va, a + i, sizeof va); memcpy(&vb, b + i, sizeof vb);
+        memcpy(&vc, a + i + 2, sizeof vc); memcpy(&vd, b + i + 2, sizeof vd);
+        acc0 += va * vb;
+        acc1 += vc * vd;
+    }
+    s0 = acc0[0]; s1 = acc0[1]; s2 = acc1[0]; s3 = acc1[1];
+#else
     for (; i + 4 <= n; i += 4) {
         s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1];
         s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
     }
+#endif
     for (; i < n; i++) s0 += a[i] * b[i];
     return (s0 + s1) + (s2 + s3);
 }
 static void convrnn__m_axpy(double *y, double a, const double *x, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) y[i] += a * x[i];
+    size_t i = 0;
+#ifdef CONVRNN__M_VEC
+    convrnn__m_v2 va = {a, a}, vx, vy, wx, wy;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(&vx, x + i, sizeof vx); memcpy(&vy, y + i, sizeof vy);
+        memcpy(&wx, x + i + 2, sizeof wx); memcpy(&wy, y + i + 2, sizeof wy);
+        vy += va * vx;
+        wy += va * wx;
+        memcpy(y + i, &vy, sizeof vy); memcpy(y + i + 2, &wy, sizeof wy);
+    }
+#endif
+    for (; i < n; i++) y[i] += a * x[i];
 }
 
 /* ================================================================ basic statistics */
@@ -817,6 +846,22 @@ static void convrnn__m_gemv_cols(const double *X, int n, int p, const double *t,
 #define CONVRNN__M_KC 256
 #define CONVRNN__M_MB 64
 static void convrnn__m_kern4x4(const double *a, const double *b, int ldb, int kc, double *c, int ldc) {
+#ifdef CONVRNN__M_VEC
+    convrnn__m_v2 c0, d0, c1, d1, c2, d2, c3, d3, bv, bw;
+    int i;
+    memcpy(&c0, c, 16); memcpy(&d0, c + 2, 16); memcpy(&c1, c + ldc, 16); memcpy(&d1, c + ldc + 2, 16);
+    memcpy(&c2, c + 2 * ldc, 16); memcpy(&d2, c + 2 * ldc + 2, 16);
+    memcpy(&c3, c + 3 * ldc, 16); memcpy(&d3, c + 3 * ldc + 2, 16);
+    for (i = 0; i < kc; i++) {
+        const double *ar = a + 4 * i;
+        memcpy(&bv, b + (size_t)i * ldb, 16); memcpy(&bw, b + (size_t)i * ldb + 2, 16);
+        c0 += ar[0] * bv; d0 += ar[0] * bw; c1 += ar[1] * bv; d1 += ar[1] * bw;
+        c2 += ar[2] * bv; d2 += ar[2] * bw; c3 += ar[3] * bv; d3 += ar[3] * bw;
+    }
+    memcpy(c, &c0, 16); memcpy(c + 2, &d0, 16); memcpy(c + ldc, &c1, 16); memcpy(c + ldc + 2, &d1, 16);
+    memcpy(c + 2 * ldc, &c2, 16); memcpy(c + 2 * ldc + 2, &d2, 16);
+    memcpy(c + 3 * ldc, &c3, 16); memcpy(c + 3 * ldc + 2, &d3, 16);
+#else
     double c00 = c[0], c01 = c[1], c02 = c[2], c03 = c[3];
     double c10 = c[ldc], c11 = c[ldc + 1], c12 = c[ldc + 2], c13 = c[ldc + 3];
     double c20 = c[2 * ldc], c21 = c[2 * ldc + 1], c22 = c[2 * ldc + 2], c23 = c[2 * ldc + 3];
@@ -835,6 +880,7 @@ static void convrnn__m_kern4x4(const double *a, const double *b, int ldb, int kc
     c[ldc] = c10; c[ldc + 1] = c11; c[ldc + 2] = c12; c[ldc + 3] = c13;
     c[2 * ldc] = c20; c[2 * ldc + 1] = c21; c[2 * ldc + 2] = c22; c[2 * ldc + 3] = c23;
     c[3 * ldc] = c30; c[3 * ldc + 1] = c31; c[3 * ldc + 2] = c32; c[3 * ldc + 3] = c33;
+#endif
 }
 /* generic edge kernel: same accumulation order (per element, increasing i) */
 static void convrnn__m_kern_edge(const double *a, int mr, const double *b, int ldb, int nr, int kc, double *c, int ldc) {
@@ -1656,10 +1702,7 @@ static double convrnn__m_lr_eval(const convrnn__m_lr *L, const double *th, doubl
         for (r = 0; r < n; r++) {
             const double *xr = L->X + (size_t)r * p;
             const double *zr = Z + (size_t)r * cp;
-            for (c = 0; c < cp; c++) {
-                double a = zr[c], *gc = g + (size_t)c * p;
-                for (j = j0; j < j1; j++) gc[j] += a * xr[j];
-            }
+            for (c = 0; c < cp; c++) convrnn__m_axpy(g + (size_t)c * p + j0, zr[c], xr + j0, (size_t)(j1 - j0));
         }
         for (c = 0; c < cp; c++) {
             double *gc = g + (size_t)c * p;
