@@ -645,6 +645,14 @@ static void convrnn__dw_bwd(convrnn_tape *t, convrnn__node *nd) {
     const int C = x->d[3];
     (void)t;
     memcpy(&g, nd->aux, sizeof g);
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {
+        if (x->grad) convrnn__sdw_bwd_data(&g, y->grad, w->data, x->grad);
+        if (w->grad) convrnn__sdw_bwd_filter(&g, x->data, y->grad, w->grad);
+        if (b && b->grad) convrnn__sbias_bwd(y->grad, (size_t)g.n * g.oh * g.ow, C, b->grad);
+        return;
+    }
+#endif
     if (x->grad) {
         int row, rows = g.n * g.h;
 CONVRNN__OMP_FOR((size_t)rows * g.w * C * g.kh * g.kw > CONVRNN__PAR_MIN)
@@ -711,6 +719,10 @@ CONVRNNDEF convrnn_tensor *convrnn_depthwise_conv2d(convrnn_tape *t, convrnn_ten
     g.co = g.ci;
     y = CONVRNN__NEW4(t, g.n, g.oh, g.ow, g.ci, convrnn__any_grad(x, w, b, NULL));
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sdw_fwd(&g, x->data, w->data, b ? b->data : NULL, y->data);
+    else
+#endif
     convrnn__dw_fwd(&g, x->data, w->data, b ? b->data : NULL, y->data);
     if ((nd = convrnn__record(t, convrnn__dw_bwd, y)) != NULL) {
         nd->in[0] = x; nd->in[1] = w; nd->in[2] = b;
@@ -731,12 +743,26 @@ CONVRNNDEF convrnn_tensor *convrnn_separable_conv2d(convrnn_tape *t, convrnn_ten
     return convrnn_conv2d(t, m, pw, b, 1, CONVRNN_SAME);
 }
 
-/* ---- dense. x viewed as (N, K), w (K, Co), y (N,1,1,Co). */
+/* ---- dense. x viewed as (N, K), w (K, Co), y (N,1,1,Co). The SIMD path runs it as a 1x1 conv. */
+#ifdef CONVRNN__SIMD
+static void convrnn__dense_geom(convrnn__geom *g, int N, int K, int Co) {
+    memset(g, 0, sizeof *g);
+    g->n = N; g->h = g->w = g->oh = g->ow = 1; g->ci = K; g->co = Co; g->kh = g->kw = 1; g->s = 1;
+}
+#endif
 static void convrnn__dense_bwd(convrnn_tape *t, convrnn__node *nd) {
     convrnn_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     const int N = x->d[0], K = nd->i[0], Co = nd->i[1];
     int n, k;
     (void)t;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {   /* dense = 1x1 convolution of [N,1,1,K] */
+        convrnn__geom g;
+        convrnn__dense_geom(&g, N, K, Co);
+        convrnn__conv_bwd_any(t, &g, x->data, w->data, y->grad, x->grad, w->grad, b ? b->grad : NULL);
+        return;
+    }
+#endif
     if (x->grad) {
 CONVRNN__OMP_FOR((size_t)N * K * Co > CONVRNN__PAR_MIN)
         for (n = 0; n < N; n++) {
@@ -766,7 +792,7 @@ CONVRNN__OMP_FOR((size_t)N * K * Co > CONVRNN__PAR_MIN)
 CONVRNNDEF convrnn_tensor *convrnn_dense(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w, convrnn_tensor *b) {
     convrnn_tensor *y;
     convrnn__node *nd;
-    int N, K, Co, n;
+    int N, K, Co, n, n0 = 0;
     if (!convrnn__args(t, "dense", 2, x, w, NULL)) return NULL;
     N = x->d[0];
     K = (int)(x->size / (size_t)N);
@@ -778,8 +804,16 @@ CONVRNNDEF convrnn_tensor *convrnn_dense(convrnn_tape *t, convrnn_tensor *x, con
         return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE, "dense: bias has %zu elements for %d outputs", b->size, Co);
     y = CONVRNN__NEW4(t, N, 1, 1, Co, convrnn__any_grad(x, w, b, NULL));
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {
+        convrnn__geom g;
+        convrnn__dense_geom(&g, N, K, Co);
+        convrnn__conv_fwd_any(t, &g, x->data, w->data, b ? b->data : NULL, y->data);
+        n0 = N;   /* done: skip the reference loop */
+    }
+#endif
 CONVRNN__OMP_FOR((size_t)N * K * Co > CONVRNN__PAR_MIN)
-    for (n = 0; n < N; n++) {
+    for (n = n0; n < N; n++) {
         int k, co;
         convrnn_real *yv = y->data + (size_t)n * Co;
         for (co = 0; co < Co; co++) yv[co] = b ? b->data[co] : 0;
@@ -800,6 +834,13 @@ static void convrnn__bias_add_bwd(convrnn_tape *t, convrnn__node *nd) {
     convrnn_tensor *x = nd->in[0], *b = nd->in[1], *y = nd->out;
     size_t i;
     (void)t;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {
+        if (x->grad) convrnn__sbin_bwd_a(0, y->grad, NULL, 1, x->grad, x->size, 1.0f);
+        if (b->grad) convrnn__sbias_bwd(y->grad, x->size / b->size, (int)b->size, b->grad);
+        return;
+    }
+#endif
     if (x->grad) for (i = 0; i < x->size; i++) x->grad[i] += y->grad[i];
     if (b->grad) convrnn__bias_bwd(y->grad, x->size / b->size, (int)b->size, b->grad);
 }
@@ -813,6 +854,10 @@ CONVRNNDEF convrnn_tensor *convrnn_bias_add(convrnn_tape *t, convrnn_tensor *x, 
         return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE, "bias_add: bias has %zu elements for %zu channels", b->size, C);
     y = convrnn__new(t, x->rank, x->d[0], x->d[1], x->d[2], x->d[3], convrnn__any_grad(x, b, NULL, NULL));
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sbin_fwd(0, x->data, b->data, C, y->data, x->size, 1.0f, 0.0f);
+    else
+#endif
     for (i = 0; i < x->size; i++) y->data[i] = x->data[i] + b->data[i % C];
     if ((nd = convrnn__record(t, convrnn__bias_add_bwd, y)) != NULL) { nd->in[0] = x; nd->in[1] = b; }
     return y;
@@ -837,6 +882,9 @@ static void convrnn__act_bwd(convrnn_tape *t, convrnn__node *nd) {
     size_t i, n = x->size;
     (void)t;
     if (!x->grad) return;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { convrnn__sact_bwd((int)a, x->data, y->data, y->grad, x->grad, n); return; }
+#endif
     switch (a) {
     case CONVRNN_ACT_ELU: for (i = 0; i < n; i++) x->grad[i] += y->grad[i] * (x->data[i] > 0 ? 1 : y->data[i] + 1); break;
     case CONVRNN_ACT_RELU: for (i = 0; i < n; i++) x->grad[i] += x->data[i] > 0 ? y->grad[i] : 0; break;
@@ -854,6 +902,10 @@ CONVRNNDEF convrnn_tensor *convrnn_activate(convrnn_tape *t, convrnn_tensor *x, 
     if (a == CONVRNN_ACT_IDENTITY) return x;
     y = convrnn__new(t, x->rank, x->d[0], x->d[1], x->d[2], x->d[3], x->grad != NULL);
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sact_fwd((int)a, x->data, y->data, x->size);
+    else
+#endif
     for (i = 0; i < x->size; i++) y->data[i] = convrnn__act1(a, x->data[i]);
     if ((nd = convrnn__record(t, convrnn__act_bwd, y)) != NULL) { nd->in[0] = x; nd->i[0] = (int)a; }
     return y;
@@ -884,6 +936,9 @@ static void convrnn__maxpool_bwd(convrnn_tape *t, convrnn__node *nd) {
     (void)t;
     if (!x->grad) return;
     memcpy(&g, nd->aux, sizeof g);
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { convrnn__smaxpool(&g, x->data, NULL, y->grad, x->grad); return; }
+#endif
 CONVRNN__OMP_FOR(y->size * g.kh * g.kw > CONVRNN__PAR_MIN)
     for (n = 0; n < g.n; n++) {
         int oy, ox, c;
@@ -905,6 +960,10 @@ CONVRNNDEF convrnn_tensor *convrnn_maxpool(convrnn_tape *t, convrnn_tensor *x, i
     g.co = g.ci;
     y = CONVRNN__NEW4(t, g.n, g.oh, g.ow, g.ci, x->grad != NULL);
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__smaxpool(&g, x->data, y->data, NULL, NULL);
+    else
+#endif
 CONVRNN__OMP_FOR((size_t)g.n * g.oh * g.ow * g.ci * k * k > CONVRNN__PAR_MIN)
     for (row = 0; row < g.n * g.oh; row++) {
         int n = row / g.oh, oy = row % g.oh, ox, c;
@@ -951,7 +1010,7 @@ CONVRNNDEF convrnn_tensor *convrnn_global_avgpool(convrnn_tape *t, convrnn_tenso
 
 /* ---- bilinear resize, TF1 align_corners=True. For output index o: src = o*(in-1)/(out-1) (0 when
    out == 1), i0 = floor(src), i1 = min(i0+1, in-1), lerp = src - i0. */
-typedef struct convrnn__lerp { int i0, i1; convrnn_real w; } convrnn__lerp;
+/* convrnn__lerp (one resize tap) is defined in parts/simd_impl.h */
 static void convrnn__lerp_table(int in, int out, convrnn__lerp *tab) {
     int o;
     /* computed in convrnn_real: float in the default build (as TF computes it), exact in double */
@@ -972,6 +1031,9 @@ static void convrnn__resize_bwd(convrnn_tape *t, convrnn__node *nd) {
     int n;
     (void)t;
     if (!x->grad) return;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { convrnn__sresize(N, H, W, C, OH, OW, ty, tx, NULL, NULL, y->grad, x->grad); return; }
+#endif
 CONVRNN__OMP_FOR(y->size > CONVRNN__PAR_MIN)
     for (n = 0; n < N; n++) {
         int oy, ox, c;
@@ -1006,6 +1068,10 @@ CONVRNNDEF convrnn_tensor *convrnn_resize_bilinear(convrnn_tape *t, convrnn_tens
     if (!y || !tab) return NULL;
     convrnn__lerp_table(H, out_h, tab);
     convrnn__lerp_table(W, out_w, tab + out_h);
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sresize(N, H, W, C, out_h, out_w, tab, tab + out_h, x->data, y->data, NULL, NULL);
+    else
+#endif
 CONVRNN__OMP_FOR(y->size > CONVRNN__PAR_MIN)
     for (row = 0; row < N * out_h; row++) {
         int n = row / out_h, oy = row % out_h, ox, c;
@@ -1038,6 +1104,10 @@ static void convrnn__concat_bwd(convrnn_tape *t, convrnn__node *nd) {
     for (i = 0; i < cat->n; i++) {
         convrnn_tensor *x = cat->xs[i];
         const int C = x->d[3];
+#ifdef CONVRNN__SIMD
+        if (x->grad && CONVRNN__VEC(t)) convrnn__scopy_rows(x->grad, (size_t)C, y->grad + off, (size_t)y->d[3], rows, C, 1);
+        else
+#endif
         if (x->grad)
             for (r = 0; r < rows; r++)
                 for (c = 0; c < C; c++) x->grad[r * C + c] += y->grad[r * y->d[3] + off + c];
@@ -1066,6 +1136,10 @@ CONVRNNDEF convrnn_tensor *convrnn_concat(convrnn_tape *t, convrnn_tensor **xs, 
     rows = y->size / (size_t)C;
     for (i = 0; i < n; i++) {
         const int Ci = xs[i]->d[3];
+#ifdef CONVRNN__SIMD
+        if (CONVRNN__VEC(t)) convrnn__scopy_rows(y->data + off, (size_t)C, xs[i]->data, (size_t)Ci, rows, Ci, 0);
+        else
+#endif
         for (r = 0; r < rows; r++)
             for (c = 0; c < Ci; c++) y->data[r * C + off + c] = xs[i]->data[r * Ci + c];
         off += Ci;
@@ -1088,6 +1162,9 @@ static void convrnn__slice_bwd(convrnn_tape *t, convrnn__node *nd) {
     int c;
     (void)t;
     if (!x->grad) return;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { convrnn__scopy_rows(x->grad + c0, (size_t)C, y->grad, (size_t)nc, rows, nc, 1); return; }
+#endif
     for (r = 0; r < rows; r++)
         for (c = 0; c < nc; c++) x->grad[r * C + c0 + c] += y->grad[r * nc + c];
 }
@@ -1103,6 +1180,10 @@ CONVRNNDEF convrnn_tensor *convrnn_slice_channels(convrnn_tape *t, convrnn_tenso
     y = CONVRNN__NEW4(t, x->d[0], x->d[1], x->d[2], nc, x->grad != NULL);
     if (!y) return NULL;
     rows = y->size / (size_t)nc;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__scopy_rows(y->data, (size_t)nc, x->data + c0, (size_t)x->d[3], rows, nc, 0);
+    else
+#endif
     for (r = 0; r < rows; r++)
         for (c = 0; c < nc; c++) y->data[r * nc + c] = x->data[r * x->d[3] + c0 + c];
     if ((nd = convrnn__record(t, convrnn__slice_bwd, y)) != NULL) { nd->in[0] = x; nd->i[0] = c0; nd->i[1] = nc; }
@@ -1179,6 +1260,16 @@ static void convrnn__binary_bwd(convrnn_tape *t, convrnn__node *nd) {
     const size_t nb = b->size, reps = a->size / nb;
     size_t i, j, r;
     (void)t;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) {
+        if (a->grad) convrnn__sbin_bwd_a(op == CONVRNN__MUL, y->grad, b->data, nb, a->grad, a->size, 1.0f);
+        if (b->grad) {
+            if (nb == a->size) convrnn__sbin_bwd_a(op == CONVRNN__MUL, y->grad, a->data, nb, b->grad, nb, op == CONVRNN__SUB ? -1.0f : 1.0f);
+            else convrnn__sbin_bwd_b(op == CONVRNN__MUL, y->grad, a->data, nb, nb == 1 ? a->size : reps, b->grad, op == CONVRNN__SUB ? -1.0f : 1.0f);
+        }
+        return;
+    }
+#endif
     if (a->grad) {
         if (op == CONVRNN__MUL) for (i = 0; i < a->size; i++) a->grad[i] += y->grad[i] * b->data[i % nb];
         else for (i = 0; i < a->size; i++) a->grad[i] += y->grad[i];
@@ -1212,10 +1303,16 @@ static convrnn_tensor *convrnn__binary(convrnn_tape *t, convrnn_tensor *a, convr
             names[op], a->d[0], a->d[1], a->d[2], a->d[3], b->d[0], b->d[1], b->d[2], b->d[3]);
     y = convrnn__new(t, a->rank, a->d[0], a->d[1], a->d[2], a->d[3], convrnn__any_grad(a, b, NULL, NULL));
     if (!y) return NULL;
-    switch (op) {
-    case CONVRNN__ADD: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] + b->data[i % nb]; break;
-    case CONVRNN__SUB: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] - b->data[i % nb]; break;
-    default: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] * b->data[i % nb]; break;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sbin_fwd(op, a->data, b->data, nb, y->data, a->size, 1.0f, 0.0f);
+    else
+#endif
+    {
+        switch (op) {
+        case CONVRNN__ADD: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] + b->data[i % nb]; break;
+        case CONVRNN__SUB: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] - b->data[i % nb]; break;
+        default: for (i = 0; i < a->size; i++) y->data[i] = a->data[i] * b->data[i % nb]; break;
+        }
     }
     if ((nd = convrnn__record(t, convrnn__binary_bwd, y)) != NULL) { nd->in[0] = a; nd->in[1] = b; nd->i[0] = op; }
     return y;
@@ -1229,6 +1326,9 @@ static void convrnn__affine_bwd(convrnn_tape *t, convrnn__node *nd) {
     const convrnn_real al = (convrnn_real)nd->f[0];
     size_t i;
     (void)t;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { if (x->grad) convrnn__sbin_bwd_a(0, y->grad, NULL, 1, x->grad, x->size, al); return; }
+#endif
     if (x->grad) for (i = 0; i < x->size; i++) x->grad[i] += al * y->grad[i];
 }
 CONVRNNDEF convrnn_tensor *convrnn_affine(convrnn_tape *t, convrnn_tensor *x, double alpha, double beta) {
@@ -1240,6 +1340,10 @@ CONVRNNDEF convrnn_tensor *convrnn_affine(convrnn_tape *t, convrnn_tensor *x, do
     if (alpha == 1 && beta == 0) return x;
     y = convrnn__new(t, x->rank, x->d[0], x->d[1], x->d[2], x->d[3], x->grad != NULL);
     if (!y) return NULL;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) convrnn__sbin_fwd(3, x->data, NULL, 1, y->data, x->size, al, be);
+    else
+#endif
     for (i = 0; i < x->size; i++) y->data[i] = al * x->data[i] + be;
     if ((nd = convrnn__record(t, convrnn__affine_bwd, y)) != NULL) { nd->in[0] = x; nd->f[0] = alpha; }
     return y;

@@ -26,6 +26,8 @@
 typedef struct convrnn__geom {
     int n, h, w, ci, kh, kw, co, s, pt, pl, oh, ow;
 } convrnn__geom;
+/* one bilinear-resize tap: source indices and weight of the second (see convrnn__lerp_table) */
+typedef struct convrnn__lerp { int i0, i1; convrnn_real w; } convrnn__lerp;
 
 #if !defined(CONVRNN_NO_SIMD) && !defined(CONVRNN_USE_DOUBLE)
 #if defined(__AVX512F__) && !defined(CONVRNN_NO_AVX512)
@@ -77,6 +79,12 @@ CONVRNNDEF const char *convrnn_simd_path(void) {
 }
 
 #ifdef CONVRNN__SIMD
+#if defined(__GNUC__) && !defined(__clang__) && defined(CONVRNN__AVX512)
+/* GCC 12 reports "__Y may be used uninitialized" inside its own AVX-512 headers (PR 105593) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define CONVRNN__POP_DIAG 1
+#endif
 #ifdef _OPENMP
 static int convrnn__nthreads(void) { return omp_get_max_threads(); }
 static int convrnn__tid(void) { return omp_get_thread_num(); }
@@ -709,4 +717,397 @@ static void convrnn__sbias_bwd(const float *dy, size_t rows, int C, float *db) {
         convrnn__vstn(db + c, acc, nn);
     }
 }
+
+/* ------------------------------------------------------------------------------- depthwise
+   x (N,H,W,C), w (KH,KW,C,1), y (N,OH,OW,C). Forward and backward-data have one writer per
+   output row (as the scalar kernels), taps summed in (ky, kx) order. Backward-filter: one task per
+   group of channel vectors; for every (sample, output row) and tap it sums the row in a register
+   and adds that partial sum to dw, rows in ascending order. */
+static void convrnn__sdw_fwd(const convrnn__geom *g, const float *x, const float *w, const float *b, float *y) {
+    const int C = g->ci, VL = CONVRNN__VL;
+    int row, rows = g->n * g->oh;
+    const double work = (double)rows * g->ow * C * g->kh * g->kw;
+    (void)work;
+CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && rows > 1)
+    for (row = 0; row < rows; row++) {
+        const int n = row / g->oh, oy = row % g->oh;
+        int ox, ky, kx, c;
+        for (ox = 0; ox < g->ow; ox++) {
+            float *yv = y + ((size_t)row * g->ow + ox) * C;
+            for (c = 0; c < C; c += VL) {
+                const int nn = C - c < VL ? C - c : VL;
+                convrnn__vf acc = b ? convrnn__vldn(b + c, nn) : convrnn__vzero();
+                for (ky = 0; ky < g->kh; ky++) {
+                    const int iy = oy * g->s - g->pt + ky;
+                    if (iy < 0 || iy >= g->h) continue;
+                    for (kx = 0; kx < g->kw; kx++) {
+                        const int ix = ox * g->s - g->pl + kx;
+                        const float *xv, *wk;
+                        if (ix < 0 || ix >= g->w) continue;
+                        xv = x + (((size_t)n * g->h + iy) * g->w + ix) * C + c;
+                        wk = w + ((size_t)ky * g->kw + kx) * C + c;
+                        acc = nn == VL ? convrnn__vfma(convrnn__vld(xv), convrnn__vld(wk), acc)
+                                       : convrnn__vfma(convrnn__vldn(xv, nn), convrnn__vldn(wk, nn), acc);
+                    }
+                }
+                convrnn__vstn(yv + c, acc, nn);
+            }
+        }
+    }
+}
+static void convrnn__sdw_bwd_data(const convrnn__geom *g, const float *dy, const float *w, float *dx) {
+    const int C = g->ci, VL = CONVRNN__VL;
+    int row, rows = g->n * g->h;
+    const double work = (double)rows * g->w * C * g->kh * g->kw;
+    (void)work;
+CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && rows > 1)
+    for (row = 0; row < rows; row++) {
+        const int n = row / g->h, iy = row % g->h;
+        int ix, ky, kx, c;
+        for (ix = 0; ix < g->w; ix++) {
+            float *dxv = dx + ((size_t)row * g->w + ix) * C;
+            for (c = 0; c < C; c += VL) {
+                const int nn = C - c < VL ? C - c : VL;
+                convrnn__vf acc = convrnn__vldn(dxv + c, nn);
+                for (ky = 0; ky < g->kh; ky++) {
+                    const int ny = iy + g->pt - ky;
+                    int oy;
+                    if (ny < 0 || ny % g->s) continue;
+                    oy = ny / g->s;
+                    if (oy >= g->oh) continue;
+                    for (kx = 0; kx < g->kw; kx++) {
+                        const int nx = ix + g->pl - kx;
+                        const float *dyv, *wk;
+                        int ox;
+                        if (nx < 0 || nx % g->s) continue;
+                        ox = nx / g->s;
+                        if (ox >= g->ow) continue;
+                        dyv = dy + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c;
+                        wk = w + ((size_t)ky * g->kw + kx) * C + c;
+                        acc = convrnn__vfma(convrnn__vldn(dyv, nn), convrnn__vldn(wk, nn), acc);
+                    }
+                }
+                convrnn__vstn(dxv + c, acc, nn);
+            }
+        }
+    }
+}
+static void convrnn__sdw_bwd_filter(const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int C = g->ci, VL = CONVRNN__VL, ncv = (C + VL - 1) / VL;
+    const double work = (double)g->n * g->oh * g->ow * C * g->kh * g->kw;
+    (void)work;
+    int cv;
+CONVRNN__OMP_DYN(work > CONVRNN__PAR_FLOPS && ncv > 1)
+    for (cv = 0; cv < ncv; cv++) {
+        const int c = cv * VL, nn = C - c < VL ? C - c : VL;
+        int n, oy, ox, ky, kx;
+        for (n = 0; n < g->n; n++)
+            for (oy = 0; oy < g->oh; oy++) {
+                const float *dyr = dy + ((size_t)n * g->oh + oy) * g->ow * C + c;
+                for (ky = 0; ky < g->kh; ky++) {
+                    const int iy = oy * g->s - g->pt + ky;
+                    const float *xr;
+                    if (iy < 0 || iy >= g->h) continue;
+                    xr = x + ((size_t)n * g->h + iy) * g->w * C + c;
+                    for (kx = 0; kx < g->kw; kx++) {
+                        /* ox range with 0 <= ox*s - pl + kx < w */
+                        int o0 = 0, o1 = g->ow;
+                        convrnn__vf acc = convrnn__vzero();
+                        float *dwv = dw + ((size_t)ky * g->kw + kx) * C + c;
+                        while (o0 < o1 && o0 * g->s - g->pl + kx < 0) o0++;
+                        while (o1 > o0 && (o1 - 1) * g->s - g->pl + kx >= g->w) o1--;
+                        if (o0 >= o1) continue;
+                        if (nn == VL)
+                            for (ox = o0; ox < o1; ox++)
+                                acc = convrnn__vfma(convrnn__vld(xr + (size_t)(ox * g->s - g->pl + kx) * C),
+                                                    convrnn__vld(dyr + (size_t)ox * C), acc);
+                        else
+                            for (ox = o0; ox < o1; ox++)
+                                acc = convrnn__vfma(convrnn__vldn(xr + (size_t)(ox * g->s - g->pl + kx) * C, nn),
+                                                    convrnn__vldn(dyr + (size_t)ox * C, nn), acc);
+                        convrnn__vstn(dwv, convrnn__vadd(convrnn__vldn(dwv, nn), acc), nn);
+                    }
+                }
+            }
+    }
+}
+
+/* ------------------------------------------------------------------------------- elementwise
+   Chunked loops over flat arrays: every element is independent, so any split gives the same
+   bits; chunks go to threads above CONVRNN__EW_PAR elements. Reductions (gradients of broadcast
+   operands) are not split. */
+#define CONVRNN__EW_CHUNK 16384
+#define CONVRNN__EW_PAR 131072
+
+static void convrnn__sact_fwd_r(int a, const float *x, float *y, size_t n) {
+    size_t i = 0;
+    switch (a) {
+    case CONVRNN_ACT_ELU: for (; i + CONVRNN__VL <= n; i += CONVRNN__VL) convrnn__vst(y + i, convrnn__velu(convrnn__vld(x + i))); break;
+    case CONVRNN_ACT_RELU:
+        for (; i + CONVRNN__VL <= n; i += CONVRNN__VL) {
+            const convrnn__vf v = convrnn__vld(x + i);
+            convrnn__vst(y + i, convrnn__vsel(convrnn__vgt(v, convrnn__vzero()), v, convrnn__vzero()));
+        }
+        break;
+    case CONVRNN_ACT_SIGMOID: for (; i + CONVRNN__VL <= n; i += CONVRNN__VL) convrnn__vst(y + i, convrnn__vsigmoid(convrnn__vld(x + i))); break;
+    case CONVRNN_ACT_TANH: for (; i + CONVRNN__VL <= n; i += CONVRNN__VL) convrnn__vst(y + i, convrnn__vtanh(convrnn__vld(x + i))); break;
+    default: for (; i + CONVRNN__VL <= n; i += CONVRNN__VL) convrnn__vst(y + i, convrnn__vld(x + i)); break;
+    }
+    if (i < n) {
+        const int r = (int)(n - i);
+        convrnn__vf v = convrnn__vldn(x + i, r);
+        switch (a) {
+        case CONVRNN_ACT_ELU: v = convrnn__velu(v); break;
+        case CONVRNN_ACT_RELU: v = convrnn__vsel(convrnn__vgt(v, convrnn__vzero()), v, convrnn__vzero()); break;
+        case CONVRNN_ACT_SIGMOID: v = convrnn__vsigmoid(v); break;
+        case CONVRNN_ACT_TANH: v = convrnn__vtanh(v); break;
+        default: break;
+        }
+        convrnn__vstn(y + i, v, r);
+    }
+}
+/* gx += gy * act'(x) with act' from the output y as the scalar kernel does */
+static void convrnn__sact_bwd_r(int a, const float *x, const float *y, const float *gy, float *gx, size_t n) {
+    size_t i;
+    const convrnn__vf one = convrnn__vset1(1.0f), zero = convrnn__vzero();
+    for (i = 0; i < n; i += CONVRNN__VL) {
+        const int r = n - i < CONVRNN__VL ? (int)(n - i) : CONVRNN__VL;
+        const convrnn__vf g = r == CONVRNN__VL ? convrnn__vld(gy + i) : convrnn__vldn(gy + i, r);
+        const convrnn__vf o = r == CONVRNN__VL ? convrnn__vld(gx + i) : convrnn__vldn(gx + i, r);
+        convrnn__vf d;
+        switch (a) {
+        case CONVRNN_ACT_ELU: {
+            const convrnn__vf xv = convrnn__vldn(x + i, r), yv = convrnn__vldn(y + i, r);
+            d = convrnn__vmul(g, convrnn__vsel(convrnn__vgt(xv, zero), one, convrnn__vadd(yv, one)));
+            break;
+        }
+        case CONVRNN_ACT_RELU: d = convrnn__vsel(convrnn__vgt(convrnn__vldn(x + i, r), zero), g, zero); break;
+        case CONVRNN_ACT_SIGMOID: {
+            const convrnn__vf yv = convrnn__vldn(y + i, r);
+            d = convrnn__vmul(convrnn__vmul(g, yv), convrnn__vsub(one, yv));
+            break;
+        }
+        case CONVRNN_ACT_TANH: {
+            const convrnn__vf yv = convrnn__vldn(y + i, r);
+            d = convrnn__vmul(g, convrnn__vsub(one, convrnn__vmul(yv, yv)));
+            break;
+        }
+        default: d = g; break;
+        }
+        convrnn__vstn(gx + i, convrnn__vadd(o, d), r);
+    }
+}
+static void convrnn__sact_fwd(int a, const float *x, float *y, size_t n) {
+    const long nc = (long)((n + CONVRNN__EW_CHUNK - 1) / CONVRNN__EW_CHUNK);
+    long c;
+CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CONVRNN__EW_CHUNK, m = n - i0 < CONVRNN__EW_CHUNK ? n - i0 : CONVRNN__EW_CHUNK;
+        convrnn__sact_fwd_r(a, x + i0, y + i0, m);
+    }
+}
+static void convrnn__sact_bwd(int a, const float *x, const float *y, const float *gy, float *gx, size_t n) {
+    const long nc = (long)((n + CONVRNN__EW_CHUNK - 1) / CONVRNN__EW_CHUNK);
+    long c;
+CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CONVRNN__EW_CHUNK, m = n - i0 < CONVRNN__EW_CHUNK ? n - i0 : CONVRNN__EW_CHUNK;
+        convrnn__sact_bwd_r(a, x + i0, y + i0, gy + i0, gx + i0, m);
+    }
+}
+
+/* y = op(a, b) with b of nb elements repeated (nb divides n; nb == n: no broadcast).
+   op: 0 add, 1 sub, 2 mul, 3 y = alpha*a + beta (b unused). */
+static void convrnn__sbin_fwd(int op, const float *a, const float *b, size_t nb, float *y, size_t n, float alpha, float beta) {
+    const long nc = (long)((n + CONVRNN__EW_CHUNK - 1) / CONVRNN__EW_CHUNK);
+    long c;
+CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CONVRNN__EW_CHUNK, i1 = n - i0 < CONVRNN__EW_CHUNK ? n : i0 + CONVRNN__EW_CHUNK;
+        size_t i = i0;
+        while (i < i1) {
+            /* run of elements whose b index is contiguous */
+            const size_t j0 = op == 3 ? 0 : i % nb, m0 = op == 3 || nb == 1 ? i1 - i : (nb - j0 < i1 - i ? nb - j0 : i1 - i);
+            const convrnn__vf bs = convrnn__vset1(op == 3 ? alpha : b[j0]), be = convrnn__vset1(beta);
+            size_t k;
+            for (k = 0; k < m0; k += CONVRNN__VL) {
+                const int r = m0 - k < CONVRNN__VL ? (int)(m0 - k) : CONVRNN__VL;
+                const convrnn__vf av = convrnn__vldn(a + i + k, r);
+                const convrnn__vf bv = op == 3 || nb == 1 ? bs : convrnn__vldn(b + j0 + k, r);
+                convrnn__vf v;
+                switch (op) {
+                case 0: v = convrnn__vadd(av, bv); break;
+                case 1: v = convrnn__vsub(av, bv); break;
+                case 2: v = convrnn__vmul(av, bv); break;
+                default: v = convrnn__vadd(convrnn__vmul(bs, av), be); break;
+                }
+                convrnn__vstn(y + i + k, v, r);
+            }
+            i += m0;
+        }
+    }
+}
+/* ga += s * gy (mul: ga += gy * b[i % nb]); s is 1 or alpha */
+static void convrnn__sbin_bwd_a(int mul, const float *gy, const float *b, size_t nb, float *ga, size_t n, float s) {
+    const long nc = (long)((n + CONVRNN__EW_CHUNK - 1) / CONVRNN__EW_CHUNK);
+    long c;
+CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CONVRNN__EW_CHUNK, i1 = n - i0 < CONVRNN__EW_CHUNK ? n : i0 + CONVRNN__EW_CHUNK;
+        size_t i = i0;
+        while (i < i1) {
+            const size_t j0 = mul ? i % nb : 0, m0 = !mul || nb == 1 ? i1 - i : (nb - j0 < i1 - i ? nb - j0 : i1 - i);
+            const convrnn__vf sv = convrnn__vset1(mul ? b[j0] : s);
+            size_t k;
+            for (k = 0; k < m0; k += CONVRNN__VL) {
+                const int r = m0 - k < CONVRNN__VL ? (int)(m0 - k) : CONVRNN__VL;
+                const convrnn__vf g = convrnn__vldn(gy + i + k, r), o = convrnn__vldn(ga + i + k, r);
+                const convrnn__vf f = mul && nb > 1 ? convrnn__vldn(b + j0 + k, r) : sv;
+                convrnn__vstn(ga + i + k, mul || s != 1.0f ? convrnn__vfma(g, f, o) : convrnn__vadd(o, g), r);
+            }
+            i += m0;
+        }
+    }
+}
+/* gb[j] += sgn * sum over r of gy[r*nb + j] (mul: times a[r*nb + j]), r ascending per element */
+static void convrnn__sbin_bwd_b(int mul, const float *gy, const float *a, size_t nb, size_t reps, float *gb, float sgn) {
+    size_t j;
+    if (nb == 1) {   /* scalar b: vector partial sums over the flat array, then lanes in order */
+        const size_t n = reps;
+        convrnn__vf acc = convrnn__vzero();
+        float lanes[CONVRNN__VL], tot = 0;
+        size_t i;
+        int l;
+        for (i = 0; i < n; i += CONVRNN__VL) {
+            const int r = n - i < CONVRNN__VL ? (int)(n - i) : CONVRNN__VL;
+            const convrnn__vf g = convrnn__vldn(gy + i, r);
+            acc = mul ? convrnn__vfma(g, convrnn__vldn(a + i, r), acc) : convrnn__vadd(acc, g);
+        }
+        convrnn__vst(lanes, acc);
+        for (l = 0; l < CONVRNN__VL; l++) tot += lanes[l];
+        gb[0] += sgn * tot;
+        return;
+    }
+    for (j = 0; j < nb; j += CONVRNN__VL) {
+        const int r = nb - j < CONVRNN__VL ? (int)(nb - j) : CONVRNN__VL;
+        convrnn__vf acc = convrnn__vzero();
+        size_t q;
+        for (q = 0; q < reps; q++) {
+            const convrnn__vf g = convrnn__vldn(gy + q * nb + j, r);
+            acc = mul ? convrnn__vfma(g, convrnn__vldn(a + q * nb + j, r), acc) : convrnn__vadd(acc, g);
+        }
+        convrnn__vstn(gb + j, convrnn__vfma(acc, convrnn__vset1(sgn), convrnn__vldn(gb + j, r)), r);
+    }
+}
+/* dst[r*ld_d + j] (+)= src[r*ld_s + j] for j < w: rows of a channel concat or slice */
+static void convrnn__scopy_rows(float *dst, size_t ld_d, const float *src, size_t ld_s, size_t rows, int w, int add) {
+    long r;
+CONVRNN__OMP_STATIC(rows * (size_t)w > CONVRNN__EW_PAR)
+    for (r = 0; r < (long)rows; r++) {
+        float *d = dst + (size_t)r * ld_d;
+        const float *s = src + (size_t)r * ld_s;
+        int j;
+        if (!add) { memcpy(d, s, (size_t)w * sizeof(float)); continue; }
+        for (j = 0; j < w; j += CONVRNN__VL) {
+            const int m = w - j < CONVRNN__VL ? w - j : CONVRNN__VL;
+            convrnn__vstn(d + j, convrnn__vadd(convrnn__vldn(d + j, m), convrnn__vldn(s + j, m)), m);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------- max pooling
+   Same rule as the scalar kernel: the first maximum in (ky, kx) order wins, a NaN beats any
+   number, padded cells never take part. Forward has one writer per output row; backward adds
+   each output gradient to its winner's input gradient, one sample per task, outputs in order
+   (overlapping windows of a sample stay in one task), so results equal the scalar kernel's. */
+static void convrnn__smaxpool(const convrnn__geom *g, const float *x, float *y, const float *gy, float *gx) {
+    const int C = g->ci, VL = CONVRNN__VL;
+    int task, ntask = gx ? g->n : g->n * g->oh;
+    const double work = (double)g->n * g->oh * g->ow * C * g->kh * g->kw;
+    (void)work;
+CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
+    for (task = 0; task < ntask; task++) {
+        const int n = gx ? task : task / g->oh;
+        const int oy0 = gx ? 0 : task % g->oh, oy1 = gx ? g->oh : oy0 + 1;
+        int oy, ox, ky, kx, c, l;
+        for (oy = oy0; oy < oy1; oy++)
+            for (ox = 0; ox < g->ow; ox++)
+                for (c = 0; c < C; c += VL) {
+                    const int nn = C - c < VL ? C - c : VL;
+                    convrnn__vf best = convrnn__vzero(), bidx = convrnn__vzero();
+                    int first = 1;
+                    for (ky = 0; ky < g->kh; ky++) {
+                        const int iy = oy * g->s - g->pt + ky;
+                        if (iy < 0 || iy >= g->h) continue;
+                        for (kx = 0; kx < g->kw; kx++) {
+                            const int ix = ox * g->s - g->pl + kx;
+                            convrnn__vf v;
+                            if (ix < 0 || ix >= g->w) continue;
+                            v = convrnn__vldn(x + (((size_t)n * g->h + iy) * g->w + ix) * C + c, nn);
+                            if (first) { best = v; bidx = convrnn__vset1((float)(iy * g->w + ix)); first = 0; }
+                            else {
+                                const convrnn__vm m = convrnn__vmor(convrnn__vgt(v, best),
+                                                                    convrnn__vmandn(convrnn__vnan(v), convrnn__vnan(best)));
+                                best = convrnn__vsel(m, v, best);
+                                bidx = convrnn__vsel(m, convrnn__vset1((float)(iy * g->w + ix)), bidx);
+                            }
+                        }
+                    }
+                    if (!gx) {
+                        convrnn__vstn(y + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c, best, nn);
+                    } else {
+                        float idx[CONVRNN__VL];
+                        const float *gv = gy + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c;
+                        convrnn__vst(idx, bidx);
+                        for (l = 0; l < nn; l++) gx[((size_t)n * g->h * g->w + (size_t)idx[l]) * C + c + l] += gv[l];
+                    }
+                }
+    }
+}
+
+/* ------------------------------------------------------------------------------- bilinear resize
+   tab: OH entries (rows) then OW entries (columns) of {i0, i1, w} as in core_impl.h. Forward: one
+   writer per output row, the scalar kernel's formula. Backward: one sample per task, outputs in
+   order, the scalar kernel's four weighted adds. */
+static void convrnn__sresize(int N, int H, int W, int C, int OH, int OW, const convrnn__lerp *ty, const convrnn__lerp *tx,
+                             const float *x, float *y, const float *gy, float *gx) {
+    const int VL = CONVRNN__VL;
+    int task, ntask = gx ? N : N * OH;
+CONVRNN__OMP_STATIC((size_t)N * OH * OW * C > CONVRNN__EW_PAR && ntask > 1)
+    for (task = 0; task < ntask; task++) {
+        const int n = gx ? task : task / OH, oy0 = gx ? 0 : task % OH, oy1 = gx ? OH : oy0 + 1;
+        int oy, ox, c;
+        for (oy = oy0; oy < oy1; oy++)
+            for (ox = 0; ox < OW; ox++) {
+                const size_t base = (size_t)n * H * W;
+                const size_t tl = (base + (size_t)ty[oy].i0 * W + tx[ox].i0) * C, tr = (base + (size_t)ty[oy].i0 * W + tx[ox].i1) * C;
+                const size_t bl = (base + (size_t)ty[oy].i1 * W + tx[ox].i0) * C, br = (base + (size_t)ty[oy].i1 * W + tx[ox].i1) * C;
+                const size_t o = (((size_t)n * OH + oy) * OW + ox) * C;
+                const convrnn__vf vwx = convrnn__vset1(tx[ox].w), vwy = convrnn__vset1(ty[oy].w);
+                const convrnn__vf one = convrnn__vset1(1.0f);
+                for (c = 0; c < C; c += VL) {
+                    const int nn = C - c < VL ? C - c : VL;
+                    if (!gx) {
+                        const convrnn__vf a = convrnn__vldn(x + tl + c, nn), b = convrnn__vldn(x + tr + c, nn);
+                        const convrnn__vf d = convrnn__vldn(x + bl + c, nn), e = convrnn__vldn(x + br + c, nn);
+                        const convrnn__vf top = convrnn__vfma(convrnn__vsub(b, a), vwx, a);
+                        const convrnn__vf bot = convrnn__vfma(convrnn__vsub(e, d), vwx, d);
+                        convrnn__vstn(y + o + c, convrnn__vfma(convrnn__vsub(bot, top), vwy, top), nn);
+                    } else {
+                        const convrnn__vf gv = convrnn__vldn(gy + o + c, nn);
+                        const convrnn__vf gt = convrnn__vmul(gv, convrnn__vsub(one, vwy)), gb = convrnn__vmul(gv, vwy);
+                        const convrnn__vf ux = convrnn__vsub(one, vwx);
+                        convrnn__vstn(gx + tl + c, convrnn__vfma(gt, ux, convrnn__vldn(gx + tl + c, nn)), nn);
+                        convrnn__vstn(gx + tr + c, convrnn__vfma(gt, vwx, convrnn__vldn(gx + tr + c, nn)), nn);
+                        convrnn__vstn(gx + bl + c, convrnn__vfma(gb, ux, convrnn__vldn(gx + bl + c, nn)), nn);
+                        convrnn__vstn(gx + br + c, convrnn__vfma(gb, vwx, convrnn__vldn(gx + br + c, nn)), nn);
+                    }
+                }
+            }
+    }
+}
+#ifdef CONVRNN__POP_DIAG
+#pragma GCC diagnostic pop
+#undef CONVRNN__POP_DIAG
+#endif
 #endif /* CONVRNN__SIMD */
