@@ -11,7 +11,9 @@
                 rise-and-decay profiles; trials add N(0, sigma_q^2) with sigma_q set so that the
                 trial-averaged reliability of the site is uniform in [0.5, 0.95]
      behaviour  difficulty d(x) = 1 - p(true class) of a nearest-class-mean softmax classifier on phi;
-                primate I1 = 0.5 + 3 (1 - d); IT OST = 70 + 180 d ms, NaN for the hardest 10%. */
+                primate I1 d' = 2 + U(-0.25, 0.25) (a similar behavioural level for every image, so
+                that the time to reach it orders images by how fast evidence accumulates);
+                IT OST = 70 + 180 d ms, NaN for the hardest 10%. */
 #include "convrnn.h"
 #include "cli.h"
 #include <stdio.h>
@@ -174,7 +176,7 @@ int cli_synth(int argc, char **argv) {
         }
         /* the hardest 10% get NaN IT OST */
         for (n = 1; n < N; n++) { int t = order[n], j = n; while (j > 0 && d[order[j - 1]] < d[t]) { order[j] = order[j - 1]; j--; } order[j] = t; }
-        for (n = 0; n < N; n++) { i1[n] = (float)(0.5 + 3 * (1 - d[n])); ost[n] = (float)(70 + 180 * d[n]); labi[n] = (int32_t)lab[n]; }
+        for (n = 0; n < N; n++) { i1[n] = (float)(2.0 + 0.5 * (convrnn_rng_uniform(&rng) - 0.5)); ost[n] = (float)(70 + 180 * d[n]); labi[n] = (int32_t)lab[n]; }
         for (n = 0; n < N / 10; n++) ost[order[n]] = NAN;
         free(cnt); free(order);
     }
