@@ -563,8 +563,8 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
-        if (dw && g->ci >= CONVRNN__VL && convrnn__sconv_bwf_t(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
-        if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
+        if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
     }
 #endif

@@ -97,7 +97,7 @@ static int convrnn__tid(void) { return 0; }
    convrnn__vf: a vector of CONVRNN__VL floats; convrnn__vm: a lane mask.
    vld/vst (unaligned), vldn/vstn (first n lanes, 1 <= n <= VL; other lanes read as 0 / untouched),
    vset1, vzero, vadd, vsub, vmul, vdiv, vmax, vmin, vfma(a,b,c) = a*b + c, vgt(a,b) = a > b
-   (ordered), vnan(a) = a is NaN, vsel(m,a,b) = m ? a : b, vmor/vmand/vmandn (m1 & ~m2), vround
+   (ordered), veq(a,b) = a == b, vnan(a) = a is NaN, vsel(m,a,b) = m ? a : b, vmor/vmand/vmandn (m1 & ~m2), vround
    (nearest), vpow2i(n) = 2^n for integral n in [-126,127], vabs, vsignof(a) (sign bit), vxor. */
 #if defined(CONVRNN__AVX512)
 #define CONVRNN__VL 16
@@ -118,6 +118,7 @@ CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return _
 CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return _mm512_fmadd_ps(a, b, c); }
 CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm512_mask_blend_ps(m, b, a); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a | b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a & ~b); }
@@ -163,6 +164,7 @@ CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return v
 CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return vfmaq_f32(c, a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return vcgtq_f32(a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return vmvnq_u32(vceqq_f32(a, a)); }
+CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return vceqq_f32(a, b); }
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return vbslq_f32(m, a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return vorrq_u32(a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return vbicq_u32(a, b); }
@@ -199,6 +201,7 @@ CONVRNN__FINL convrnn__vf convrnn__vmin(convrnn__vf a, convrnn__vf b) { return _
 CONVRNN__FINL convrnn__vf convrnn__vfma(convrnn__vf a, convrnn__vf b, convrnn__vf c) { return _mm256_fmadd_ps(a, b, c); }
 CONVRNN__FINL convrnn__vm convrnn__vgt(convrnn__vf a, convrnn__vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 CONVRNN__FINL convrnn__vm convrnn__vnan(convrnn__vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm256_blendv_ps(b, a, m); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return _mm256_or_ps(a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return _mm256_andnot_ps(b, a); }
@@ -345,6 +348,30 @@ CONVRNN__FINL void convrnn__ukr_ind_g(const int MR, const int NV, int ntap, cons
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
 
+/* Offset kernel: row i of tap tp reads kc values at base[i] + off[tp]; b holds the packed panel
+   rows of all ntap taps back to back ([tap][kc][NV*VL]). */
+CONVRNN__FINL void convrnn__ukr_off_g(const int MR, const int NV, int ntap, const float *const *base,
+                                      const ptrdiff_t *off, const float *b, int kc, float *const *crow, int ncol,
+                                      int add, const float *bias) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    int tp, k, i, v;
+    convrnn__acc_init(MR, NV, acc, crow, ncol, add, bias);
+    for (tp = 0; tp < ntap; tp++) {
+        const float *ar[CONVRNN__MRMAX];
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = base[i] + off[tp];
+        for (k = 0; k < kc; k++) {
+            convrnn__vf bv[CONVRNN__NVMAX];
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(b + v * CONVRNN__VL);
+            CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+                const convrnn__vf av = convrnn__vset1(ar[i][k]);
+                CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+            }
+            b += NV * CONVRNN__VL;
+        }
+    }
+    convrnn__acc_store(MR, NV, acc, crow, ncol);
+}
+
 /* Packed kernel: a [kc][MR], b [kc][NV*VL]; C rows accumulate (add) or start from zero. */
 CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const float *CONVRNN__RESTRICT a,
                                      const float *CONVRNN__RESTRICT b, float *const *crow, int ncol, int add) {
@@ -380,6 +407,65 @@ static void convrnn__ukr_ind(int nv, int ntap, const float *const *a, const floa
     default: break;
     }
 }
+/* Padded-offset kernel (weight gradient): row i at pixel k is pad[pb[k] + ro[i]], column vectors
+   at b + k*ldb (the last masked to ncol - (NV-1)*VL lanes unless full); accumulates into C. */
+CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full, int kc, const float *pad,
+                                     const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b, int ldb,
+                                     float *const *crow, int ncol) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    ptrdiff_t o[CONVRNN__MRMAX];
+    const int nl = ncol - (NV - 1) * CONVRNN__VL;
+    int k, i, v;
+    convrnn__acc_init(MR, NV, acc, crow, ncol, 1, NULL);
+    CONVRNN__UNROLL for (i = 0; i < MR; i++) o[i] = ro[i];
+    for (k = 0; k < kc; k++) {
+        convrnn__vf bv[CONVRNN__NVMAX];
+        const float *ak = pad + pb[k];
+        CONVRNN__UNROLL for (v = 0; v < NV; v++)
+            bv[v] = full || v < NV - 1 ? convrnn__vld(b + v * CONVRNN__VL) : convrnn__vldn(b + v * CONVRNN__VL, nl);
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+            const convrnn__vf av = convrnn__vset1(ak[o[i]]);
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+        }
+        b += ldb;
+    }
+    convrnn__acc_store(MR, NV, acc, crow, ncol);
+}
+static void convrnn__ukr_bo(int nv, int kc, const float *pad, const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b, int ldb,
+                            float *const *crow, int ncol) {
+    const int full = ncol == nv * CONVRNN__VL;
+    if (nv == 1 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 1) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+#if CONVRNN__NVP >= 2
+    else if (nv == 2 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 2, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 2) convrnn__ukr_bo_g(CONVRNN__MRP, 2, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+#endif
+#if CONVRNN__NVP >= 3
+    else if (nv == 3 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 3, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 3) convrnn__ukr_bo_g(CONVRNN__MRP, 3, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+#endif
+#if CONVRNN__NVP >= 4
+    else if (nv == 4 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 4, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 4) convrnn__ukr_bo_g(CONVRNN__MRP, 4, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+#endif
+}
+
+static void convrnn__ukr_off(int nv, int ntap, const float *const *base, const ptrdiff_t *off, const float *b, int kc,
+                             float *const *crow, int ncol, int add, const float *bias) {
+    switch (nv) {
+    case 1: convrnn__ukr_off_g(CONVRNN__MRI, 1, ntap, base, off, b, kc, crow, ncol, add, bias); break;
+#if CONVRNN__NVI >= 2
+    case 2: convrnn__ukr_off_g(CONVRNN__MRI, 2, ntap, base, off, b, kc, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 3
+    case 3: convrnn__ukr_off_g(CONVRNN__MRI, 3, ntap, base, off, b, kc, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 4
+    case 4: convrnn__ukr_off_g(CONVRNN__MRI, 4, ntap, base, off, b, kc, crow, ncol, add, bias); break;
+#endif
+    default: break;
+    }
+}
 static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, float *const *crow, int ncol, int add) {
     switch (nv) {
     case 1: convrnn__ukr_pk_g(CONVRNN__MRP, 1, kc, a, b, crow, ncol, add); break;
@@ -397,12 +483,27 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 }
 
 /* ------------------------------------------------------------------ convolution drivers */
-#define CONVRNN__MC (8 * CONVRNN__MRI)     /* pixels per forward / bwd-data task */
+#define CONVRNN__TPB_MAX 8                  /* micro-tiles per forward / bwd-data task */
+#define CONVRNN__MC (CONVRNN__TPB_MAX * CONVRNN__MRI)  /* pixels per forward / bwd-data task */
 #define CONVRNN__PANELS_PER_TASK 8          /* column panels per task */
 #define CONVRNN__KC 256
 #define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
+#define CONVRNN__BWF_PAD_MAX_CI 31          /* weight gradient: padded kernel up to this many input
+                                               channels, packed GEMM above (measured crossover) */
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+
+/* dst[0..n) = src[0..n) (src NULL: zeros), whole vectors and one masked tail */
+CONVRNN__FINL void convrnn__vcopy(float *dst, const float *src, int n) {
+    int j;
+    if (src) {
+        for (j = 0; j + CONVRNN__VL <= n; j += CONVRNN__VL) convrnn__vst(dst + j, convrnn__vld(src + j));
+        if (j < n) convrnn__vstn(dst + j, convrnn__vldn(src + j, n - j), n - j);
+    } else {
+        for (j = 0; j + CONVRNN__VL <= n; j += CONVRNN__VL) convrnn__vst(dst + j, convrnn__vzero());
+        if (j < n) convrnn__vstn(dst + j, convrnn__vzero(), n - j);
+    }
+}
 
 /* Forward (bwd = 0): dst = y [n,oh,ow,co] = bias + conv(src = x, w).
    Backward-data (bwd = 1): dst = dx [n,h,w,ci] += conv^T(src = dy, w) (gather rule: input pixel
@@ -458,6 +559,69 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
                 }
                 for (j = wp; j < ld; j++) row[j] = 0;
             }
+    }
+    if (!bwd || g->s == 1) {
+        /* Zero-padded copy of the source: then every (pixel, tap) reads base(pixel) + off(tap).
+           Forward: pad row = iy + pt, PH = (OH-1)s + kh. Backward-data (stride 1): pad row =
+           oy + kh-1-pt, PH = H + kh - 1, and tap (ky,kx) reads row iy + kh-1-ky. */
+        const int s1 = bwd ? 1 : g->s;
+        const int PH = bwd ? g->h + g->kh - 1 : (g->oh - 1) * g->s + g->kh;
+        const int PW = bwd ? g->w + g->kw - 1 : (g->ow - 1) * g->s + g->kw;
+        const int ry = bwd ? g->kh - 1 - g->pt : g->pt, rx = bwd ? g->kw - 1 - g->pl : g->pl;
+        const size_t psz = (size_t)g->n * PH * PW * Cs;
+        ptrdiff_t *off;
+        float *pad;
+        char *pmem = (char *)convrnn_malloc(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
+        int prow;
+        if (!pmem) { convrnn_free(actx, mem); return 0; }
+        off = (ptrdiff_t *)pmem;
+        pad = (float *)(pmem + convrnn__al((size_t)taps * sizeof(ptrdiff_t)));
+        for (p = 0; p < taps; p++) {
+            const int ky = p / g->kw, kx = p % g->kw;
+            off[p] = bwd ? ((ptrdiff_t)(g->kh - 1 - ky) * PW + (g->kw - 1 - kx)) * Cs : ((ptrdiff_t)ky * PW + kx) * Cs;
+        }
+CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
+        for (prow = 0; prow < g->n * PH; prow++) {
+            const int n = prow / PH, sy = prow % PH - ry;
+            float *dr = pad + (size_t)prow * PW * Cs;
+            int x0 = rx, nx = SW;
+            if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * Cs * sizeof(float)); continue; }
+            if (x0 + nx > PW) nx = PW - x0;
+            if (x0 > 0) memset(dr, 0, (size_t)x0 * Cs * sizeof(float));
+            if (nx > 0) memcpy(dr + (size_t)x0 * Cs, src + (((size_t)n * SH + sy) * SW) * Cs, (size_t)nx * Cs * sizeof(float));
+            if (x0 + nx < PW) memset(dr + (size_t)(x0 + (nx > 0 ? nx : 0)) * Cs, 0, (size_t)(PW - x0 - (nx > 0 ? nx : 0)) * Cs * sizeof(float));
+        }
+CONVRNN__OMP_DYN(nthr > 1)
+        for (task = 0; task < ntask; task++) {
+            const int blk = task / ngrp, grp = task % ngrp;
+            const float *bases[CONVRNN__TPB_MAX][CONVRNN__MRMAX];
+            int tile, i, pp, ntiles = 0;
+            for (tile = 0; tile < TPB; tile++) {
+                const int p0 = blk * CONVRNN__MC + tile * MR;
+                int n, py, px;
+                if (p0 >= M) break;
+                ntiles++;
+                n = p0 / (DH * DW); py = (p0 / DW) % DH; px = p0 % DW;
+                for (i = 0; i < MR; i++) {
+                    bases[tile][i] = p0 + i < M ? pad + (((size_t)n * PH + (size_t)py * s1) * PW + (size_t)px * s1) * Cs
+                                                : bases[tile][0];
+                    if (++px == DW) { px = 0; if (++py == DH) { py = 0; n++; } }
+                }
+            }
+            for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+                const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+                const float *pb = bp + (size_t)pp * taps * Cs * NR;
+                for (tile = 0; tile < ntiles; tile++) {
+                    const int p0 = blk * CONVRNN__MC + tile * MR;
+                    float *crow[CONVRNN__MRMAX];
+                    for (i = 0; i < MR; i++) crow[i] = p0 + i < M ? dst + (size_t)(p0 + i) * Cd + c0 : NULL;
+                    convrnn__ukr_off(nvp, taps, bases[tile], off, pb, Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
+                }
+            }
+        }
+        convrnn_free(actx, pmem);
+        convrnn_free(actx, mem);
+        return 1;
     }
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
@@ -518,123 +682,29 @@ CONVRNN__OMP_DYN(nthr > 1)
     return 1;
 }
 
-/* Backward-filter: dw [kh,kw,ci,co] += sum over output pixels q of x[q through tap][ci] dy[q][co],
-   and db [co] += sum over q of dy[q][co] when db is not NULL. Rows r = tap*ci + c of dw are cut
-   into tiles of MRP rows; a task owns a range of tiles x a group of column panels and walks the
-   pixels in chunks of KC, in ascending order. db is summed by the tasks of the first tile range,
-   row by row as the scalar kernel does. Returns 0 when scratch memory is unavailable. */
-static int convrnn__sconv_bwf(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw,
-                              float *db) {
+/* Backward-filter, computed transposed as a packed GEMM over the flattened filter rows
+   r = tap*ci + c:  T[co][r] = sum over output pixels q of dy[q][co] x[q through tap(r)][c(r)].
+   Columns are cut into units of NR rows r (a unit may span several taps when ci is small). Per
+   chunk of KC pixels a task packs dy^T for its output channels ([tile][k][MRP], zero-padded) and,
+   unit by unit, the x values of the unit ([k][NR], zeros for padding); the micro-kernel reads both
+   sequentially. A task owns a block of output-channel tiles x a block of units, sums every chunk
+   in ascending order into its private T block, then adds T transposed into dw (one writer per
+   element, an order that does not depend on the thread count). Returns 0 without scratch. */
+static int convrnn__sconv_bwf(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
     const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
-    const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci;
-    const int ntile = (R + MR - 1) / MR, npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
-    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
-    const int tg0 = (32 + MR - 1) / MR, tg1 = (ntile + 7) / 8, TG = tg0 > tg1 ? tg0 : tg1;
-    const int nrg = (ntile + TG - 1) / TG, ntask = nrg * ngrp;
-    const double flops = (double)K * R * Co;
-    const size_t sz_a = convrnn__al((size_t)KC * MR * sizeof(float));
-    const size_t sz_b = convrnn__al((size_t)PPT * KC * NR * sizeof(float));
-    const size_t sz_i = convrnn__al((size_t)KC * sizeof(int));
-    const size_t per_thr = sz_a + sz_b + 3 * sz_i;
-    int nthr = convrnn__nthreads(), task;
-    char *mem, *base;
-    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    mem = (char *)convrnn_malloc(actx, per_thr * (size_t)nthr + 64);
-    if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
-CONVRNN__OMP_DYN(nthr > 1)
-    for (task = 0; task < ntask; task++) {
-        const int rg = task / ngrp, grp = task % ngrp;
-        const int t0 = rg * TG, t1 = t0 + TG < ntile ? t0 + TG : ntile;
-        const int p0 = grp * PPT, p1 = p0 + PPT < npan ? p0 + PPT : npan;
-        char *scr = base + per_thr * (size_t)convrnn__tid();
-        float *ap = (float *)scr, *bpk = (float *)(scr + sz_a);
-        int *iy0 = (int *)(scr + sz_a + sz_b), *ix0 = (int *)(scr + sz_a + sz_b + sz_i);
-        int *nb = (int *)(scr + sz_a + sz_b + 2 * sz_i);
-        int c0, k, i, pp, tile;
-        for (c0 = 0; c0 < K; c0 += KC) {
-            const int kc = K - c0 < KC ? K - c0 : KC;
-            {   /* pixel coordinates of the chunk */
-                int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
-                for (k = 0; k < kc; k++) {
-                    iy0[k] = oy * g->s - g->pt; ix0[k] = ox * g->s - g->pl; nb[k] = n * g->h;
-                    if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
-                }
-            }
-            /* pack dy columns of the group: [panel][k][nvp*VL]; sum db on the first tile range */
-            for (pp = p0; pp < p1; pp++) {
-                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, ld = ((wp + VL - 1) / VL) * VL;
-                float *pb = bpk + (size_t)(pp - p0) * KC * NR;
-                for (k = 0; k < kc; k++) {
-                    const float *src = dy + (size_t)(c0 + k) * Co + col;
-                    float *dst = pb + (size_t)k * ld;
-                    int j;
-                    for (j = 0; j < wp; j++) dst[j] = src[j];
-                    for (j = wp; j < ld; j++) dst[j] = 0;
-                    if (db && rg == 0) for (j = 0; j < wp; j++) db[col + j] += src[j];
-                }
-            }
-            for (tile = t0; tile < t1; tile++) {
-                const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
-                const int tap = r0 / Ci, ci0 = r0 % Ci;
-                float *crow[CONVRNN__MRMAX];
-                if (ci0 + mrv <= Ci) {   /* all rows in one tap: contiguous channels */
-                    const int ky = tap / g->kw, kx = tap % g->kw;
-                    for (k = 0; k < kc; k++) {
-                        const int iy = iy0[k] + ky, ix = ix0[k] + kx;
-                        float *a = ap + (size_t)k * MR;
-                        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
-                            const float *src = x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + ci0;
-                            if (mrv == MR) { for (i = 0; i < MR; i++) a[i] = src[i]; }
-                            else { for (i = 0; i < mrv; i++) a[i] = src[i]; for (; i < MR; i++) a[i] = 0; }
-                        } else {
-                            for (i = 0; i < MR; i++) a[i] = 0;
-                        }
-                    }
-                } else {                 /* rows spread over several taps (few channels) */
-                    for (k = 0; k < kc; k++) {
-                        float *a = ap + (size_t)k * MR;
-                        for (i = 0; i < MR; i++) {
-                            const int r = r0 + i, tp = r / Ci, c = r % Ci;
-                            const int iy = iy0[k] + tp / g->kw, ix = ix0[k] + tp % g->kw;
-                            a[i] = i < mrv && iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                                ? x[(((size_t)nb[k] + iy) * g->w + ix) * Ci + c] : 0.0f;
-                        }
-                    }
-                }
-                for (pp = p0; pp < p1; pp++) {
-                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
-                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dw + (size_t)(r0 + i) * Co + col : NULL;
-                    convrnn__ukr_pk(nvp, kc, ap, bpk + (size_t)(pp - p0) * KC * NR, crow, wp, 1);
-                }
-            }
-        }
-    }
-    convrnn_free(actx, mem);
-    return 1;
-}
-
-/* Backward-filter for layers with ci >= VL, computed transposed as a packed GEMM:
-   T[co][(tap,ci)] = sum over pixels q of dy[q][co] x[q through tap][ci]. Per chunk of KC pixels
-   the task packs dy^T for its output channels ([tile][k][MRP], zero-padded) and, unit by unit,
-   the x rows of one (tap, ci-panel) ([k][NR], zero rows for padding); the micro-kernel then reads
-   both sequentially. A task owns a block of output-channel tiles x a block of units, sums every
-   chunk in ascending order into its private T block, then adds T transposed into dw. */
-static int convrnn__sconv_bwf_t(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
-    const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co;
-    const int ncp = (Ci + NR - 1) / NR, U = taps * ncp, nct = (Co + MR - 1) / MR;
+    const int U = (R + NR - 1) / NR, nct = (Co + MR - 1) / MR;
     const int ug_n = (U + 7) / 8, UG = (U + ug_n - 1) / ug_n;            /* units per task */
     const int ct_n = (nct * MR + 127) / 128, CT = (nct + ct_n - 1) / ct_n; /* co tiles per task */
     const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
     const int ntask = ug_n * ct_n, ldt = UG * NR;
-    const double flops = (double)K * taps * Ci * Co;
+    const double flops = (double)K * R * Co;
     const size_t sz_t = convrnn__al((size_t)CT * MR * ldt * sizeof(float));
     const size_t sz_a = convrnn__al((size_t)CT * KC * MR * sizeof(float));
     const size_t sz_b = convrnn__al((size_t)KC * NR * sizeof(float));
     const size_t sz_i = convrnn__al((size_t)KC * sizeof(int));
-    const size_t per_thr = sz_t + sz_a + sz_b + 3 * sz_i;
+    const size_t sz_s = convrnn__al((size_t)(NR + 1) * 4 * sizeof(int));
+    const size_t per_thr = sz_t + sz_a + sz_b + 3 * sz_i + sz_s;
     int nthr = convrnn__nthreads(), task;
     char *mem, *base;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
@@ -649,6 +719,7 @@ CONVRNN__OMP_DYN(nthr > 1)
         char *scr = base + per_thr * (size_t)convrnn__tid();
         float *tb = (float *)scr, *ap = (float *)(scr + sz_t), *bp = (float *)(scr + sz_t + sz_a);
         int *iy0 = (int *)(scr + sz_t + sz_a + sz_b), *ix0 = iy0 + sz_i / sizeof(int), *nb = ix0 + sz_i / sizeof(int);
+        int *seg = nb + sz_i / sizeof(int);   /* per segment: ky, kx, first channel, length */
         int c0, k, i, j, u, tile;
         for (c0 = 0; c0 < K; c0 += KC) {
             const int kc = K - c0 < KC ? K - c0 : KC;
@@ -661,24 +732,28 @@ CONVRNN__OMP_DYN(nthr > 1)
                 const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
                 float *a = ap + (size_t)(tile - t0) * KC * MR;
                 for (k = 0; k < kc; k++) {
-                    const float *src = dy + (size_t)(c0 + k) * Co + co0;
-                    if (mrv == MR) for (i = 0; i < MR; i++) a[k * MR + i] = src[i];
-                    else for (i = 0; i < MR; i++) a[k * MR + i] = i < mrv ? src[i] : 0.0f;
+                    convrnn__vcopy(a + (size_t)k * MR, dy + (size_t)(c0 + k) * Co + co0, mrv);
+                    if (mrv < MR) convrnn__vcopy(a + (size_t)k * MR + mrv, NULL, MR - mrv);
                 }
             }
             for (u = u0; u < u1; u++) {
-                const int tap = u / ncp, ci0 = (u % ncp) * NR, ky = tap / g->kw, kx = tap % g->kw;
-                const int wp = Ci - ci0 < NR ? Ci - ci0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
-                for (k = 0; k < kc; k++) {   /* pack the x rows of this unit */
-                    const int iy = iy0[k] + ky, ix = ix0[k] + kx;
+                const int r0 = u * NR, wp = R - r0 < NR ? R - r0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+                int nseg = 0, r = r0, q;
+                while (r < r0 + wp) {     /* the unit's runs of channels, one per tap */
+                    const int tp = r / Ci, c = r % Ci, len = Ci - c < r0 + wp - r ? Ci - c : r0 + wp - r;
+                    seg[4 * nseg] = tp / g->kw; seg[4 * nseg + 1] = tp % g->kw; seg[4 * nseg + 2] = c; seg[4 * nseg + 3] = len;
+                    nseg++;
+                    r += len;
+                }
+                for (k = 0; k < kc; k++) {   /* pack the x values of this unit */
                     float *b = bp + (size_t)k * ld;
-                    if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
-                        const float *src = x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + ci0;
-                        for (j = 0; j < wp; j++) b[j] = src[j];
-                        for (; j < ld; j++) b[j] = 0;
-                    } else {
-                        for (j = 0; j < ld; j++) b[j] = 0;
+                    for (q = 0, j = 0; q < nseg; q++) {
+                        const int iy = iy0[k] + seg[4 * q], ix = ix0[k] + seg[4 * q + 1], len = seg[4 * q + 3];
+                        convrnn__vcopy(b + j, iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
+                                       ? x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + seg[4 * q + 2] : NULL, len);
+                        j += len;
                     }
+                    if (j < ld) convrnn__vcopy(b + j, NULL, ld - j);
                 }
                 for (tile = t0; tile < t1; tile++) {
                     float *crow[CONVRNN__MRMAX];
@@ -688,15 +763,90 @@ CONVRNN__OMP_DYN(nthr > 1)
                 }
             }
         }
-        /* dw[(tap, ci)][co] += T[co][(tap, ci)] */
+        /* dw[r][co] += T[co][r] */
         for (u = u0; u < u1; u++) {
-            const int tap = u / ncp, ci0 = (u % ncp) * NR, wp = Ci - ci0 < NR ? Ci - ci0 : NR;
+            const int r0 = u * NR, wp = R - r0 < NR ? R - r0 : NR;
             for (j = 0; j < wp; j++) {
-                float *dr = dw + ((size_t)tap * Ci + ci0 + j) * Co;
+                float *dr = dw + (size_t)(r0 + j) * Co;
                 for (tile = t0; tile < t1; tile++) {
                     const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
                     const float *tr = tb + (size_t)((tile - t0) * MR) * ldt + (size_t)(u - u0) * NR + j;
                     for (i = 0; i < mrv; i++) dr[co0 + i] += tr[(size_t)i * ldt];
+                }
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
+   r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
+   packing and no bounds checks. dw rows in tiles of MRP (a tile may span taps) x panels of NVP
+   vectors read straight from the dy rows; accumulates into dw. A task owns a range of row tiles x a
+   group of panels; pixel chunks are summed in ascending order. */
+static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
+    const int PPT = CONVRNN__PANELS_PER_TASK;
+    const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
+    const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
+    const int tg1 = (ntile + 7) / 8, TG = tg1 > 4 ? tg1 : (ntile < 4 ? ntile : 4);
+    const int nrg = (ntile + TG - 1) / TG, ntask = nrg * ngrp;
+    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
+    const int PH = (g->oh - 1) * g->s + g->kh, PW = (g->ow - 1) * g->s + g->kw;
+    const double flops = (double)K * R * Co;
+    const size_t psz = (size_t)g->n * PH * PW * Ci;
+    const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
+    const size_t per_thr = convrnn__al((size_t)KC * sizeof(ptrdiff_t));
+    int nthr = convrnn__nthreads(), task, prow, r;
+    char *mem, *base;
+    float *pad;
+    ptrdiff_t *ro;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    pad = (float *)base;
+    ro = (ptrdiff_t *)(base + sz_pad);
+    for (r = 0; r < R; r++) {
+        const int tp = r / Ci;
+        ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
+    }
+CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
+    for (prow = 0; prow < g->n * PH; prow++) {
+        const int n = prow / PH, sy = prow % PH - g->pt, x0 = g->pl;
+        int nx = g->w;
+        float *dr = pad + (size_t)prow * PW * Ci;
+        if (sy < 0 || sy >= g->h) { memset(dr, 0, (size_t)PW * Ci * sizeof(float)); continue; }
+        if (x0 + nx > PW) nx = PW - x0;
+        if (x0 > 0) memset(dr, 0, (size_t)x0 * Ci * sizeof(float));
+        if (nx > 0) memcpy(dr + (size_t)x0 * Ci, x + (((size_t)n * g->h + sy) * g->w) * Ci, (size_t)nx * Ci * sizeof(float));
+        else nx = 0;
+        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * Ci, 0, (size_t)(PW - x0 - nx) * Ci * sizeof(float));
+    }
+CONVRNN__OMP_DYN(nthr > 1)
+    for (task = 0; task < ntask; task++) {
+        const int rg = task / ngrp, grp = task % ngrp;
+        const int t0 = rg * TG, t1 = t0 + TG < ntile ? t0 + TG : ntile;
+        const int p0 = grp * PPT, p1 = p0 + PPT < npan ? p0 + PPT : npan;
+        ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + per_thr * (size_t)convrnn__tid());
+        int c0, k, i, pp, tile;
+        for (c0 = 0; c0 < K; c0 += KC) {
+            const int kc = K - c0 < KC ? K - c0 : KC;
+            int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
+            for (k = 0; k < kc; k++) {
+                pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
+                if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+            }
+            for (tile = t0; tile < t1; tile++) {
+                const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
+                ptrdiff_t o[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) o[i] = ro[i < mrv ? r0 + i : r0];
+                for (pp = p0; pp < p1; pp++) {
+                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dw + (size_t)(r0 + i) * Co + col : NULL;
+                    convrnn__ukr_bo(nvp, kc, pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
                 }
             }
         }
@@ -1029,7 +1179,7 @@ CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
     for (task = 0; task < ntask; task++) {
         const int n = gx ? task : task / g->oh;
         const int oy0 = gx ? 0 : task % g->oh, oy1 = gx ? g->oh : oy0 + 1;
-        int oy, ox, ky, kx, c, l;
+        int oy, ox, ky, kx, c;
         for (oy = oy0; oy < oy1; oy++)
             for (ox = 0; ox < g->ow; ox++)
                 for (c = 0; c < C; c += VL) {
@@ -1055,11 +1205,22 @@ CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
                     }
                     if (!gx) {
                         convrnn__vstn(y + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c, best, nn);
-                    } else {
-                        float idx[CONVRNN__VL];
-                        const float *gv = gy + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c;
-                        convrnn__vst(idx, bidx);
-                        for (l = 0; l < nn; l++) gx[((size_t)n * g->h * g->w + (size_t)idx[l]) * C + c + l] += gv[l];
+                    } else {   /* the winner of each lane gets the output gradient (masked add) */
+                        const convrnn__vf gv = convrnn__vldn(gy + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c, nn);
+                        for (ky = 0; ky < g->kh; ky++) {
+                            const int iy = oy * g->s - g->pt + ky;
+                            if (iy < 0 || iy >= g->h) continue;
+                            for (kx = 0; kx < g->kw; kx++) {
+                                const int ix = ox * g->s - g->pl + kx;
+                                float *gp;
+                                convrnn__vf o;
+                                if (ix < 0 || ix >= g->w) continue;
+                                gp = gx + (((size_t)n * g->h + iy) * g->w + ix) * C + c;
+                                o = convrnn__vldn(gp, nn);
+                                convrnn__vstn(gp, convrnn__vsel(convrnn__veq(bidx, convrnn__vset1((float)(iy * g->w + ix))),
+                                                                convrnn__vadd(o, gv), o), nn);
+                            }
+                        }
                     }
                 }
     }
