@@ -162,6 +162,12 @@ CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int
 /* From a (n_splits x n) mask: 1 = train, 0 = test, anything else = unused. */
 CONVRNNDEF convrnn_status convrnn_splits_from_mask(convrnn_splits *out, const int *mask, int n_splits, int n,
                                                    convrnn_error *err);
+/* From index lists: split s trains on train[train_start[s] .. train_start[s+1]) and tests on
+   test[test_start[s] .. test_start[s+1]) (offsets: n_splits + 1 entries each). Indices are
+   checked (range, no index on both sides of a split) and stored in ascending order. */
+CONVRNNDEF convrnn_status convrnn_splits_from_lists(convrnn_splits *out, int n, int n_splits, const int *train,
+                                                    const size_t *train_start, const int *test,
+                                                    const size_t *test_start, convrnn_error *err);
 /* Write the (n_splits x n) mask (1 train, 0 test, -1 unused). */
 CONVRNNDEF void convrnn_splits_to_mask(const convrnn_splits *s, int *mask);
 CONVRNNDEF void convrnn_splits_free(convrnn_splits *s);
@@ -198,7 +204,9 @@ typedef struct convrnn_pls {
     int *n_iter;        /* rank: power iterations used (EXACT: Lanczos steps) */
     int n_train;
 } convrnn_pls;
-/* Fit on X (n x p) and Y (n x q). The model must be zeroed or freed before (it is overwritten). */
+/* Fit on X (n x p) and Y (n x q). The model is overwritten (free a previous fit first). Memory:
+   a centred copy of X (n p), S (p q), and the Gram matrix (min(p,q)^2 while min(p,q) <= 3000;
+   above that the Gram operator is applied through S). */
 CONVRNNDEF convrnn_status convrnn_pls_fit(convrnn_pls *m, const double *X, const double *Y, int n, int p, int q,
                                           const convrnn_pls_options *opt, convrnn_error *err);
 /* The same, but centres X in place (X is left centred): saves one copy of X for large inputs. */
@@ -221,8 +229,9 @@ typedef struct convrnn_decoder_options {
     double C;                   /* SVM: liblinear C, default 1e-3 */
     double bias;                /* SVM: value of the constant bias feature (liblinear -B), default 1;
                                    <= 0: no bias */
-    double tol;                 /* logistic: stop when max|gradient| <= tol (default 1e-8);
-                                   SVM: stop when max PG - min PG <= tol (default 1e-6) */
+    double tol;                 /* logistic: stop when max|gradient of the mean objective| <= tol;
+                                   SVM: stop when max PG - min PG <= tol (liblinear's test);
+                                   <= 0 (the default): 1e-8 for logistic, 1e-6 for SVM */
     int max_iter;               /* logistic L-BFGS iterations / SVM epochs, default 10000 */
     uint64_t seed;              /* SVM coordinate order, default 0 */
 } convrnn_decoder_options;
@@ -360,7 +369,7 @@ typedef enum convrnn_map_kind { CONVRNN_MAP_FIXED = 0, CONVRNN_MAP_PER_BIN = 1 }
    target (N x Q x B) trial-averaged responses. For every split: fit the map on the training images
    (FIXED: one PLS on the stacked (image, bin) rows; PER_BIN: one PLS per bin), predict the test
    images, and r[s][j][b] = Pearson over test images (out: n_splits x Q x B; NaN for constant
-   vectors). pred (optional, N x Q x B per split is not kept: pass NULL). */
+   vectors). */
 CONVRNNDEF convrnn_status convrnn_neural_predictivity(const double *features, int n_steps, int N, int P,
                                                       const int *bin_steps, const double *target, int Q, int B,
                                                       const convrnn_splits *splits, convrnn_map_kind map,

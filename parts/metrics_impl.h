@@ -40,12 +40,23 @@ static int convrnn__m_all_finite(const double *v, size_t n, size_t *bad) {
 #if defined(__GNUC__) && !defined(CONVRNN_NO_SIMD)
 #define CONVRNN__M_VEC 1
 typedef double convrnn__m_v2 __attribute__((vector_size(16)));
+#if defined(__AVX__)
+#define CONVRNN__M_VEC4 1
+typedef double convrnn__m_v4 __attribute__((vector_size(32)));
+#endif
 #endif
 
 static double convrnn__m_dot(const double *a, const double *b, size_t n) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
-#ifdef CONVRNN__M_VEC
+#if defined(CONVRNN__M_VEC4)
+    convrnn__m_v4 acc = {0, 0, 0, 0}, va, vb;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(&va, a + i, sizeof va); memcpy(&vb, b + i, sizeof vb);
+        acc += va * vb;
+    }
+    s0 = acc[0]; s1 = acc[1]; s2 = acc[2]; s3 = acc[3];
+#elif defined(CONVRNN__M_VEC)
     convrnn__m_v2 acc0 = {0, 0}, acc1 = {0, 0}, va, vb, vc, vd;
     for (; i + 4 <= n; i += 4) {
         memcpy(&va, a + i, sizeof va); memcpy(&vb, b + i, sizeof vb);
@@ -65,7 +76,14 @@ static double convrnn__m_dot(const double *a, const double *b, size_t n) {
 }
 static void convrnn__m_axpy(double *y, double a, const double *x, size_t n) {
     size_t i = 0;
-#ifdef CONVRNN__M_VEC
+#if defined(CONVRNN__M_VEC4)
+    convrnn__m_v4 va = {a, a, a, a}, vx, vy;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(&vx, x + i, sizeof vx); memcpy(&vy, y + i, sizeof vy);
+        vy += va * vx;
+        memcpy(y + i, &vy, sizeof vy);
+    }
+#elif defined(CONVRNN__M_VEC)
     convrnn__m_v2 va = {a, a}, vx, vy, wx, wy;
     for (; i + 4 <= n; i += 4) {
         memcpy(&vx, x + i, sizeof vx); memcpy(&vy, y + i, sizeof vy);
@@ -765,6 +783,48 @@ CONVRNNDEF convrnn_status convrnn_splits_from_mask(convrnn_splits *out, const in
     return CONVRNN_OK;
 }
 
+CONVRNNDEF convrnn_status convrnn_splits_from_lists(convrnn_splits *out, int n, int n_splits, const int *train,
+                                                    const size_t *train_start, const int *test,
+                                                    const size_t *test_start, convrnn_error *err) {
+    int *mask, k;
+    size_t i, cnt;
+    convrnn_status st;
+    if (!out || !train || !train_start || !test || !test_start)
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (n < 1 || n_splits < 1) return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "splits_from_lists: bad shape (%d splits, %d items)", n_splits, n);
+    if (!convrnn__m_count2((size_t)n_splits, (size_t)n, &cnt)) return convrnn_error_set(err, CONVRNN_ERR_OVERFLOW, "splits_from_lists: overflow");
+    mask = convrnn__m_ialloc(cnt);
+    if (!mask) return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "splits_from_lists: out of memory");
+    for (i = 0; i < cnt; i++) mask[i] = -1;
+    for (k = 0; k < n_splits; k++) {
+        int side;
+        for (side = 0; side < 2; side++) {
+            const int *idx = side ? test : train;
+            const size_t *st0 = side ? test_start : train_start;
+            if (st0[k + 1] < st0[k]) {
+                convrnn_free(NULL, mask);
+                return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: split %d %s offsets decrease", k, side ? "test" : "train");
+            }
+            for (i = st0[k]; i < st0[k + 1]; i++) {
+                int v = idx[i];
+                if (v < 0 || v >= n) {
+                    convrnn_free(NULL, mask);
+                    return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: split %d %s index %d outside [0, %d)", k, side ? "test" : "train", v, n);
+                }
+                if (mask[(size_t)k * n + v] == 0 || (mask[(size_t)k * n + v] == 1 && side)) {
+                    convrnn_free(NULL, mask);
+                    return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: split %d has image %d in both train and test", k, v);
+                }
+                mask[(size_t)k * n + v] = side ? 0 : 1;
+            }
+        }
+    }
+    st = convrnn_splits_from_mask(out, mask, n_splits, n, err);
+    convrnn_free(NULL, mask);
+    return st;
+}
+
 CONVRNNDEF void convrnn_splits_to_mask(const convrnn_splits *s, int *mask) {
     int k;
     size_t i;
@@ -803,13 +863,13 @@ static convrnn_status convrnn__m_check_splits(const convrnn_splits *s, int n, co
 static void convrnn__m_gemv_rows(const double *X, int n, int p, const double *w, double *y) {
     int i;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((double)n * p > CONVRNN__M_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 16) if ((double)n * p > CONVRNN__M_PAR_MIN)
 #endif
     for (i = 0; i < n; i++) y[i] = convrnn__m_dot(X + (size_t)i * p, w, (size_t)p);
 }
 /* y[j] = sum_i X[i,j] t[i], j < p. Rows are streamed in a fixed number of contiguous chunks whose
    partial sums are added in chunk order, so the result does not depend on the thread count. */
-#define CONVRNN__M_NCH 8
+#define CONVRNN__M_NCH 16
 static void convrnn__m_gemv_cols(const double *X, int n, int p, const double *t, double *y) {
     double *part;
     int c, j;
@@ -821,7 +881,7 @@ static void convrnn__m_gemv_cols(const double *X, int n, int p, const double *t,
         return;
     }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
 #endif
     for (c = 0; c < CONVRNN__M_NCH; c++) {
         int per = (n + CONVRNN__M_NCH - 1) / CONVRNN__M_NCH, i0 = c * per, i1 = i0 + per < n ? i0 + per : n, i, k;
@@ -840,13 +900,66 @@ static void convrnn__m_gemv_cols(const double *X, int n, int p, const double *t,
     convrnn_free(NULL, part);
 }
 
+/* Fused pass for PLS: t[i] = X[i,:] . w - sum_j coef[j] T[j][i] (j < k, in order), then
+   y = X' t, reading each row once (it is still in cache for the second product). The result is
+   bitwise the same as gemv_rows, the corrections, then gemv_cols. */
+static void convrnn__m_gemv_fused(const double *X, int n, int p, const double *w, const double *T, const double *coef,
+                                  int k, double *t, double *y) {
+    double *part = NULL;
+    int c, j, nch = CONVRNN__M_NCH;
+    if ((double)n * p <= CONVRNN__M_PAR_MIN || !(part = convrnn__m_dalloc((size_t)CONVRNN__M_NCH * (size_t)p))) {
+        int i;
+        for (i = 0; i < n; i++) {
+            double v = convrnn__m_dot(X + (size_t)i * p, w, (size_t)p);
+            for (j = 0; j < k; j++) v += -coef[j] * T[(size_t)j * n + i];
+            t[i] = v;
+        }
+        convrnn__m_gemv_cols(X, n, p, t, y);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic)
+#endif
+    for (c = 0; c < nch; c++) {
+        int per = (n + CONVRNN__M_NCH - 1) / CONVRNN__M_NCH, i0 = c * per, i1 = i0 + per < n ? i0 + per : n, i, l;
+        double *yy = part + (size_t)c * p;
+        for (l = 0; l < p; l++) yy[l] = 0;
+        for (i = i0; i < i1; i++) {
+            const double *xr = X + (size_t)i * p;
+            double v = convrnn__m_dot(xr, w, (size_t)p);
+            for (l = 0; l < k; l++) v += -coef[l] * T[(size_t)l * n + i];
+            t[i] = v;
+            convrnn__m_axpy(yy, v, xr, (size_t)p);
+        }
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (j = 0; j < p; j++) {
+        double s = part[j];
+        for (c = 1; c < CONVRNN__M_NCH; c++) s += part[(size_t)c * p + j];
+        y[j] = s;
+    }
+    convrnn_free(NULL, part);
+}
+
 /* C (m x q) = A^T B with A (n x m), B (n x q), row-major. Packed 4x4 register blocks over chunks
    of 256 rows; every C[j][c] is summed over i in increasing order by the same code path whatever
    the thread count. */
 #define CONVRNN__M_KC 256
 #define CONVRNN__M_MB 64
 static void convrnn__m_kern4x4(const double *a, const double *b, int ldb, int kc, double *c, int ldc) {
-#ifdef CONVRNN__M_VEC
+#if defined(CONVRNN__M_VEC4)
+    convrnn__m_v4 c0, c1, c2, c3, bv;
+    int i;
+    memcpy(&c0, c, 32); memcpy(&c1, c + ldc, 32); memcpy(&c2, c + 2 * ldc, 32); memcpy(&c3, c + 3 * ldc, 32);
+    for (i = 0; i < kc; i++) {
+        const double *ar = a + 4 * i;
+        memcpy(&bv, b + (size_t)i * ldb, 32);
+        c0 += ar[0] * bv; c1 += ar[1] * bv; c2 += ar[2] * bv; c3 += ar[3] * bv;
+    }
+    memcpy(c, &c0, 32); memcpy(c + ldc, &c1, 32); memcpy(c + 2 * ldc, &c2, 32); memcpy(c + 3 * ldc, &c3, 32);
+#elif defined(CONVRNN__M_VEC)
     convrnn__m_v2 c0, d0, c1, d1, c2, d2, c3, d3, bv, bw;
     int i;
     memcpy(&c0, c, 16); memcpy(&d0, c + 2, 16); memcpy(&c1, c + ldc, 16); memcpy(&d1, c + ldc + 2, 16);
@@ -1035,8 +1148,7 @@ static void convrnn__m_nipals_power(const convrnn__m_gram *g, double *v, int max
     if (g->q == 1 || !(n2 > 0)) { *n_iter = 1; return; }
     while (it < max_iter) {
         double s = 1.0 / sqrt(n2), sn, diff2 = 0;
-        if (g->qspace) for (i = 0; i < m; i++) vn[i] = b[i] * s;       /* v_{i+1} ~ G v_i */
-        else for (i = 0; i < m; i++) vn[i] = b[i] * s;
+        for (i = 0; i < m; i++) vn[i] = b[i] * s; /* v_{i+1} ~ G v_i */
         convrnn__m_gram_apply(g, vn, bn);
         n2n = convrnn__m_gram_norm2(g, vn, bn);
         it++;
@@ -1082,7 +1194,6 @@ static double convrnn__m_tri_top_eig(const double *a, const double *e, int k) {
 /* eigenvector of the tridiagonal for eigenvalue th by inverse iteration (partial pivoting) */
 static void convrnn__m_tri_eigvec(const double *a, const double *e, int k, double th, double *y, double *ws) {
     double *dl = ws, *d = ws + k, *du = ws + 2 * k, *du2 = ws + 3 * k, *x = ws + 4 * k, scale = 0;
-    int *piv = (int *)(void *)(ws + 5 * k); /* k ints fit in k doubles */
     int i, it;
     for (i = 0; i < k; i++) scale += fabs(a[i]) + (i > 0 ? fabs(e[i]) : 0);
     if (!(scale > 0)) scale = 1;
@@ -1095,7 +1206,6 @@ static void convrnn__m_tri_eigvec(const double *a, const double *e, int k, doubl
         for (i = 0; i + 1 < k; i++) {
             if (fabs(d[i]) >= fabs(dl[i])) {
                 double f;
-                piv[i] = 0;
                 if (d[i] == 0) d[i] = DBL_EPSILON * scale;
                 f = dl[i] / d[i];
                 dl[i] = f;
@@ -1103,7 +1213,6 @@ static void convrnn__m_tri_eigvec(const double *a, const double *e, int k, doubl
                 x[i + 1] -= f * x[i];
             } else {
                 double f = d[i] / dl[i], t;
-                piv[i] = 1;
                 d[i] = dl[i]; dl[i] = f;
                 t = du[i]; du[i] = d[i + 1]; d[i + 1] = t - f * d[i + 1];
                 if (i + 2 < k) { du2[i] = du[i + 1]; du[i + 1] = -f * du[i + 1]; }
@@ -1219,7 +1328,7 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
     int K = o->n_components, k, i, j, mm, stop = CONVRNN_PLS_STOP_NONE;
     size_t pq, nq = (size_t)n * q;
     double *Yk = NULL, *S = NULL, *G = NULL, *tmp = NULL, *wv = NULL, *ws = NULL, *w, *t, *pv, *qv, *a1, *a2;
-    double *W = NULL, *P = NULL, *Q = NULL, *T = NULL, s_ref = 0;
+    double *W = NULL, *P = NULL, *Q = NULL, *T = NULL, s_ref = 0, *pw = NULL;
     int *nit = NULL;
     convrnn__m_gram g;
     convrnn_status st = CONVRNN_OK;
@@ -1239,7 +1348,8 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
     W = convrnn__m_dalloc((size_t)K * p); P = convrnn__m_dalloc((size_t)K * p);
     Q = convrnn__m_dalloc((size_t)K * q); T = convrnn__m_dalloc((size_t)K * n);
     nit = convrnn__m_ialloc((size_t)K);
-    if (!Yk || !S || (g.explicit_g && !G) || !tmp || !wv || !ws || !W || !P || !Q || !T || !nit) {
+    pw = convrnn__m_dalloc((size_t)K);
+    if (!pw || !Yk || !S || (g.explicit_g && !G) || !tmp || !wv || !ws || !W || !P || !Q || !T || !nit) {
         st = convrnn_error_set(err, CONVRNN_ERR_NOMEM, "pls_fit: out of memory (n=%d, p=%d, q=%d, K=%d)", n, p, q, K);
         goto done;
     }
@@ -1333,13 +1443,12 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
             if (w[jm] < 0)
                 for (j = 0; j < p; j++) w[j] = -w[j];
         }
-        /* t = X_k w = Xc w - sum_j t_j (p_j . w) */
-        convrnn__m_gemv_rows(Xc, n, p, w, t);
-        for (j = 0; j < k; j++) convrnn__m_axpy(t, -convrnn__m_dot(P + (size_t)j * p, w, (size_t)p), T + (size_t)j * n, (size_t)n);
+        /* t = X_k w = Xc w - sum_j t_j (p_j . w), and Xc' t, in one pass over Xc */
+        for (j = 0; j < k; j++) pw[j] = convrnn__m_dot(P + (size_t)j * p, w, (size_t)p);
+        convrnn__m_gemv_fused(Xc, n, p, w, T, pw, k, t, pv);
         tt = convrnn__m_dot(t, t, (size_t)n);
         if (!(tt >= DBL_EPSILON * xnorm2) || !(tt > 0)) { stop = CONVRNN_PLS_STOP_X_RANK; break; }
         /* p = X_k' t / tt = (Xc' t - sum_j p_j (t_j . t)) / tt */
-        convrnn__m_gemv_cols(Xc, n, p, t, pv);
         for (j = 0; j < k; j++) convrnn__m_axpy(pv, -convrnn__m_dot(T + (size_t)j * n, t, (size_t)n), P + (size_t)j * p, (size_t)p);
         for (j = 0; j < p; j++) pv[j] /= tt;
         /* q = Y_k' t / tt; deflate Y_k */
@@ -1419,7 +1528,7 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
 done:
     convrnn_free(NULL, Yk); convrnn_free(NULL, S); convrnn_free(NULL, G); convrnn_free(NULL, tmp);
     convrnn_free(NULL, wv); convrnn_free(NULL, ws); convrnn_free(NULL, W); convrnn_free(NULL, P);
-    convrnn_free(NULL, Q); convrnn_free(NULL, T); convrnn_free(NULL, nit);
+    convrnn_free(NULL, Q); convrnn_free(NULL, T); convrnn_free(NULL, nit); convrnn_free(NULL, pw);
     return st;
 }
 
@@ -1464,7 +1573,7 @@ static convrnn_status convrnn__m_pls_fit_any(convrnn_pls *m, const double *Xin, 
     }
     /* column means of X (fixed row order per column) */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((double)n * p > CONVRNN__M_PAR_MIN)
+#pragma omp parallel for schedule(dynamic) if ((double)n * p > CONVRNN__M_PAR_MIN)
 #endif
     for (b = 0; b < nb; b++) {
         int j0 = b * 512, j1 = j0 + 512 < p ? j0 + 512 : p, r, j;
@@ -1485,7 +1594,7 @@ static convrnn_status convrnn__m_pls_fit_any(convrnn_pls *m, const double *Xin, 
             return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "pls_fit: X[%lu][%d] is not finite", (unsigned long)r, i);
         }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((double)n * p > CONVRNN__M_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 16) if ((double)n * p > CONVRNN__M_PAR_MIN)
 #endif
     for (i = 0; i < n; i++) {
         const double *xi = Xin + (size_t)i * p;

@@ -424,6 +424,17 @@ static void test_splits(void) {
         CHECK(convrnn_splits_from_mask(&s3, mask, 10, 1320, &e) == CONVRNN_OK);
         CHECK(!memcmp(s.test, s3.test, sizeof(int) * 1320) && !memcmp(s.train, s3.train, sizeof(int) * 11880));
         convrnn_splits_free(&s2); convrnn_splits_free(&s3);
+        /* index lists (here: the shuffled split's own lists) give the same splits */
+        CHECK(convrnn_splits_from_lists(&s2, 1320, 10, s.train, s.train_start, s.test, s.test_start, &e) == CONVRNN_OK);
+        CHECK(!memcmp(s.test, s2.test, sizeof(int) * 1320) && !memcmp(s.train, s2.train, sizeof(int) * 11880));
+        convrnn_splits_free(&s2);
+        {
+            int tr[3] = {0, 1, 2}, te[2] = {3, 2};
+            size_t a[2] = {0, 3}, b[2] = {0, 2};
+            CHECK(convrnn_splits_from_lists(&s2, 5, 1, tr, a, te, b, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "both") != NULL);
+            te[1] = 7;
+            CHECK(convrnn_splits_from_lists(&s2, 5, 1, tr, a, te, b, &e) == CONVRNN_ERR_ARG);
+        }
         convrnn_splits_free(&s);
         CHECK(convrnn_splits_shuffle(&s2, 1320, 10, 0, 0.1, NULL, 2, &e) == CONVRNN_OK);
         CHECK(convrnn_splits_shuffle(&s3, 1320, 10, 0, 0.1, NULL, 1, &e) == CONVRNN_OK);
