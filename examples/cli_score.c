@@ -13,6 +13,24 @@
 
 /* ------------------------------------------------------------------ helpers */
 
+/* the value after `key` (NULL if absent, "" if it ends the line) */
+static const char *sc_opt(int argc, char **argv, const char *key) {
+    int i;
+    for (i = 1; i < argc; i++) if (!strcmp(argv[i], key)) return i + 1 < argc ? argv[i + 1] : "";
+    return NULL;
+}
+/* every argument must be a known option followed by a value */
+static int sc_check_opts(const char *cmd, int argc, char **argv, const char *const *known) {
+    int i, k;
+    for (i = 1; i < argc; i++) {
+        for (k = 0; known[k]; k++) if (!strcmp(argv[i], known[k])) break;
+        if (!known[k]) { fprintf(stderr, "convrnn %s: unknown option '%s'\n", cmd, argv[i]); return 0; }
+        if (i + 1 >= argc) { fprintf(stderr, "convrnn %s: option '%s' needs a value\n", cmd, argv[i]); return 0; }
+        i++;
+    }
+    return 1;
+}
+
 static int sc_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
     char *end;
     long x;
@@ -181,10 +199,10 @@ static int score_neural(int argc, char **argv) {
     static const char *known[] = {"--features", "--neural", "--labels", "--splits", "--components", "--map", "--bin-steps",
                                   "--out", "--seed", "--n-splits", "--ceiling-splits", "--algorithm", NULL};
     const char *cmd = "score neural";
-    const char *fF = cli_opt(argc, argv, "--features"), *fR = cli_opt(argc, argv, "--neural"), *fL = cli_opt(argc, argv, "--labels");
-    const char *fS = cli_opt(argc, argv, "--splits"), *oK = cli_opt(argc, argv, "--components"), *oMap = cli_opt(argc, argv, "--map");
-    const char *oBins = cli_opt(argc, argv, "--bin-steps"), *out = cli_opt(argc, argv, "--out"), *oSeed = cli_opt(argc, argv, "--seed");
-    const char *oNS = cli_opt(argc, argv, "--n-splits"), *oCS = cli_opt(argc, argv, "--ceiling-splits"), *oAlg = cli_opt(argc, argv, "--algorithm");
+    const char *fF = sc_opt(argc, argv, "--features"), *fR = sc_opt(argc, argv, "--neural"), *fL = sc_opt(argc, argv, "--labels");
+    const char *fS = sc_opt(argc, argv, "--splits"), *oK = sc_opt(argc, argv, "--components"), *oMap = sc_opt(argc, argv, "--map");
+    const char *oBins = sc_opt(argc, argv, "--bin-steps"), *out = sc_opt(argc, argv, "--out"), *oSeed = sc_opt(argc, argv, "--seed");
+    const char *oNS = sc_opt(argc, argv, "--n-splits"), *oCS = sc_opt(argc, argv, "--ceiling-splits"), *oAlg = sc_opt(argc, argv, "--algorithm");
     convrnn_array iF, iR, iL;
     double *F = NULL, *R = NULL, *L = NULL, *steps_d = NULL, *Tm = NULL, *r = NULL, *ceil_site = NULL, *ceil_bin = NULL, *ceil_err = NULL;
     int *labels = NULL, *steps = NULL, rc = 1, T, N, P, reps, Q, B, nb = 0, b, j, s, i;
@@ -195,7 +213,7 @@ static int score_neural(int argc, char **argv) {
     convrnn_error e;
     memset(&sp, 0, sizeof sp);
     convrnn_error_clear(&e);
-    if (!cli_check_opts(cmd, argc, argv, known, NULL)) return 2;
+    if (!sc_check_opts(cmd, argc, argv, known)) return 2;
     if (!fF || !fR || !fL || !oBins || !out) {
         fprintf(stderr, "usage: convrnn score neural --features F.npy --neural R.npy --labels L.npy [--splits S.npy] "
                         "[--components 25] [--map fixed|per-bin] --bin-steps 7,8,... --out DIR\n");
@@ -328,11 +346,11 @@ static int score_ost(int argc, char **argv) {
     static const char *known[] = {"--features", "--labels", "--i1", "--it-ost", "--splits", "--decoder", "--bin-ms", "--out",
                                   "--seed", "--n-splits", "--anchor", "--lambda", "--C", NULL};
     const char *cmd = "score ost";
-    const char *fF = cli_opt(argc, argv, "--features"), *fL = cli_opt(argc, argv, "--labels"), *fI = cli_opt(argc, argv, "--i1");
-    const char *fO = cli_opt(argc, argv, "--it-ost"), *fS = cli_opt(argc, argv, "--splits"), *oDec = cli_opt(argc, argv, "--decoder");
-    const char *oBins = cli_opt(argc, argv, "--bin-ms"), *out = cli_opt(argc, argv, "--out"), *oSeed = cli_opt(argc, argv, "--seed");
-    const char *oNS = cli_opt(argc, argv, "--n-splits"), *oAnc = cli_opt(argc, argv, "--anchor"), *oLam = cli_opt(argc, argv, "--lambda");
-    const char *oC = cli_opt(argc, argv, "--C");
+    const char *fF = sc_opt(argc, argv, "--features"), *fL = sc_opt(argc, argv, "--labels"), *fI = sc_opt(argc, argv, "--i1");
+    const char *fO = sc_opt(argc, argv, "--it-ost"), *fS = sc_opt(argc, argv, "--splits"), *oDec = sc_opt(argc, argv, "--decoder");
+    const char *oBins = sc_opt(argc, argv, "--bin-ms"), *out = sc_opt(argc, argv, "--out"), *oSeed = sc_opt(argc, argv, "--seed");
+    const char *oNS = sc_opt(argc, argv, "--n-splits"), *oAnc = sc_opt(argc, argv, "--anchor"), *oLam = sc_opt(argc, argv, "--lambda");
+    const char *oC = sc_opt(argc, argv, "--C");
     convrnn_array iF, iL, iI, iO;
     double *F = NULL, *L = NULL, *I1 = NULL, *O = NULL, *bins = NULL, *mo = NULL, *rho = NULL, *frac = NULL;
     int *labels = NULL, *cnt = NULL, rc = 1, nb = 0, B, N, P, C = 0, i, s;
@@ -343,7 +361,7 @@ static int score_ost(int argc, char **argv) {
     convrnn_error e;
     memset(&sp, 0, sizeof sp);
     convrnn_error_clear(&e);
-    if (!cli_check_opts(cmd, argc, argv, known, NULL)) return 2;
+    if (!sc_check_opts(cmd, argc, argv, known)) return 2;
     if (!fF || !fL || !fI || !fO || !oBins || !out) {
         fprintf(stderr, "usage: convrnn score ost --features F.npy --labels L.npy --i1 I.npy --it-ost O.npy [--splits S.npy] "
                         "[--decoder logistic|svm] --bin-ms 70,80,... --out DIR\n");
@@ -451,8 +469,8 @@ int cli_score(int argc, char **argv) {
 int cli_pls(int argc, char **argv) {
     static const char *known[] = {"--x", "--y", "--components", "--predict", "--out", "--algorithm", NULL};
     const char *cmd = "pls";
-    const char *fX = cli_opt(argc, argv, "--x"), *fY = cli_opt(argc, argv, "--y"), *oK = cli_opt(argc, argv, "--components");
-    const char *fT = cli_opt(argc, argv, "--predict"), *out = cli_opt(argc, argv, "--out"), *oAlg = cli_opt(argc, argv, "--algorithm");
+    const char *fX = sc_opt(argc, argv, "--x"), *fY = sc_opt(argc, argv, "--y"), *oK = sc_opt(argc, argv, "--components");
+    const char *fT = sc_opt(argc, argv, "--predict"), *out = sc_opt(argc, argv, "--out"), *oAlg = sc_opt(argc, argv, "--algorithm");
     convrnn_array iX, iY, iT;
     double *X = NULL, *Y = NULL, *Xt = NULL, *pred = NULL;
     long K = 25;
@@ -463,7 +481,7 @@ int cli_pls(int argc, char **argv) {
     static const char *why[3] = {"all requested components", "X has no variance left (numerical rank)", "no covariance left with Y"};
     memset(&model, 0, sizeof model);
     convrnn_error_clear(&e);
-    if (!cli_check_opts(cmd, argc, argv, known, NULL)) return 2;
+    if (!sc_check_opts(cmd, argc, argv, known)) return 2;
     if (!fX || !fY || !fT || !out) {
         fprintf(stderr, "usage: convrnn pls --x X.npy --y Y.npy [--components 25] [--algorithm nipals|exact] --predict Xtest.npy --out P.npy\n");
         return 2;
@@ -489,9 +507,14 @@ int cli_pls(int argc, char **argv) {
     if (!pred) { fprintf(stderr, "convrnn %s: out of memory\n", cmd); goto done; }
     if (convrnn_pls_predict(&model, Xt, m, pred, &e)) { fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg); goto done; }
     {
-        int64_t shape[2];
-        shape[0] = m; shape[1] = q;
-        if (!cli_write_npy(cmd, out, CONVRNN_DT_F64, iY.ndim == 2 ? 2 : 1, shape, pred)) goto done;
+        convrnn_array a;
+        memset(&a, 0, sizeof a);
+        a.dtype = CONVRNN_DT_F64;
+        a.ndim = iY.ndim == 2 ? 2 : 1;
+        a.shape[0] = m; a.shape[1] = q;
+        a.count = (size_t)m * q;
+        a.data = pred;
+        if (convrnn_npy_write(out, &a, &e)) { fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg); goto done; }
     }
     printf("PLS: %d x %d -> %d targets, %d of %ld components (%s); predicted %d rows into %s\n", n, p, q, model.rank, K,
            why[model.stop_reason >= 0 && model.stop_reason < 3 ? model.stop_reason : 0], m, out);

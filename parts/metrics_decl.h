@@ -21,7 +21,9 @@
    DETERMINISM. Every result is a pure function of inputs and seeds. Random draws (splits, trial
    halves, SVM coordinate order, the synthetic generator, graded unit sampling) use convrnn_rng
    seeded from the caller's seed. OpenMP loops have one writer per output and fixed-order sums, so 1
-   and N threads give bitwise identical results.
+   and N threads give bitwise identical results; the vector kernels (GCC/Clang vector extensions,
+   2 or 4 doubles) keep the scalar association, so CONVRNN_NO_SIMD, SSE2 and AVX builds agree
+   bitwise too (in ISO C mode, where the compiler does not contract a*b+c into FMA).
 
    CHOICES MADE WHERE THE SPEC (metrics_spec.md, section 11) LEAVES AN AMBIGUITY
      PLS     Default algorithm CONVRNN_PLS_NIPALS reproduces sklearn PLSRegression(scale=False) with its
@@ -62,7 +64,13 @@
      A7      Both OST anchors: CONVRNN_OST_ANCHOR_MAX_SO_FAR (default, current Brain-Score) and
              CONVRNN_OST_ANCHOR_PREVIOUS_BIN (2019-05). NaN d' bins are neither hits nor anchors;
              PREVIOUS_BIN uses the latest earlier bin with a finite d'. A hit with no anchor gives the
-             bin start. OST uses bin starts in ms.
+             bin start. OST uses bin starts in ms. A model whose features do not change over time
+             solves every image at the same bin, so its OSTs are constant and the Spearman consistency
+             is NaN (the role of Brain-Score's temporally_varying check); a model that solves no
+             image also gives NaN (spec 10.1 controls).
+     Halves  The same trial halves (seeded seed + h) are used for every train/test split; the
+             noise-corrected values are averaged (NaN-skipping) over halves and splits, then the
+             caller takes medians over sites.
      A8      Inter-animal / noise-corrected consistency computes both forms per neuron and bin:
              r_nc (brainmodel_utils r_xy_n_sb, the default) and r_sb_ratio (mouse-vision). Trial halves
              are drawn "sync" (the same trials for all images); with uneven R the halves have

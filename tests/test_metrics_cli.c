@@ -5,7 +5,6 @@
 #define CONVRNN_IMPLEMENTATION
 #include "convrnn.h"
 #include "test.h"
-#include "../examples/cli_common.c"
 #include "../examples/cli_score.c"
 #include <stdlib.h>
 #include <string.h>
