@@ -1180,49 +1180,41 @@ CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
         const int n = gx ? task : task / g->oh;
         const int oy0 = gx ? 0 : task % g->oh, oy1 = gx ? g->oh : oy0 + 1;
         int oy, ox, ky, kx, c;
-        for (oy = oy0; oy < oy1; oy++)
-            for (ox = 0; ox < g->ow; ox++)
+        for (oy = oy0; oy < oy1; oy++) {
+            const int iyb = oy * g->s - g->pt;
+            const int ky0 = iyb < 0 ? -iyb : 0, ky1 = g->h - iyb < g->kh ? g->h - iyb : g->kh;
+            for (ox = 0; ox < g->ow; ox++) {
+                const int ixb = ox * g->s - g->pl;
+                const int kx0 = ixb < 0 ? -ixb : 0, kx1 = g->w - ixb < g->kw ? g->w - ixb : g->kw;
+                const float *xb = x + (((size_t)n * g->h + iyb) * g->w + ixb) * C;
+                const size_t o = (((size_t)n * g->oh + oy) * g->ow + ox) * C;
                 for (c = 0; c < C; c += VL) {
                     const int nn = C - c < VL ? C - c : VL;
-                    convrnn__vf best = convrnn__vzero(), bidx = convrnn__vzero();
-                    int first = 1;
-                    for (ky = 0; ky < g->kh; ky++) {
-                        const int iy = oy * g->s - g->pt + ky;
-                        if (iy < 0 || iy >= g->h) continue;
-                        for (kx = 0; kx < g->kw; kx++) {
-                            const int ix = ox * g->s - g->pl + kx;
-                            convrnn__vf v;
-                            if (ix < 0 || ix >= g->w) continue;
-                            v = convrnn__vldn(x + (((size_t)n * g->h + iy) * g->w + ix) * C + c, nn);
-                            if (first) { best = v; bidx = convrnn__vset1((float)(iy * g->w + ix)); first = 0; }
-                            else {
-                                const convrnn__vm m = convrnn__vmor(convrnn__vgt(v, best),
-                                                                    convrnn__vmandn(convrnn__vnan(v), convrnn__vnan(best)));
-                                best = convrnn__vsel(m, v, best);
-                                bidx = convrnn__vsel(m, convrnn__vset1((float)(iy * g->w + ix)), bidx);
-                            }
+                    convrnn__vf best = convrnn__vldn(xb + ((size_t)ky0 * g->w + kx0) * C + c, nn);
+                    convrnn__vf bidx = convrnn__vset1((float)(ky0 * g->kw + kx0));   /* window ordinal */
+                    for (ky = ky0; ky < ky1; ky++)
+                        for (kx = ky == ky0 ? kx0 + 1 : kx0; kx < kx1; kx++) {
+                            const convrnn__vf v = convrnn__vldn(xb + ((size_t)ky * g->w + kx) * C + c, nn);
+                            const convrnn__vm m = convrnn__vmor(convrnn__vgt(v, best),
+                                                                convrnn__vmandn(convrnn__vnan(v), convrnn__vnan(best)));
+                            best = convrnn__vsel(m, v, best);
+                            bidx = convrnn__vsel(m, convrnn__vset1((float)(ky * g->kw + kx)), bidx);
                         }
-                    }
                     if (!gx) {
-                        convrnn__vstn(y + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c, best, nn);
+                        convrnn__vstn(y + o + c, best, nn);
                     } else {   /* the winner of each lane gets the output gradient (masked add) */
-                        const convrnn__vf gv = convrnn__vldn(gy + (((size_t)n * g->oh + oy) * g->ow + ox) * C + c, nn);
-                        for (ky = 0; ky < g->kh; ky++) {
-                            const int iy = oy * g->s - g->pt + ky;
-                            if (iy < 0 || iy >= g->h) continue;
-                            for (kx = 0; kx < g->kw; kx++) {
-                                const int ix = ox * g->s - g->pl + kx;
-                                float *gp;
-                                convrnn__vf o;
-                                if (ix < 0 || ix >= g->w) continue;
-                                gp = gx + (((size_t)n * g->h + iy) * g->w + ix) * C + c;
-                                o = convrnn__vldn(gp, nn);
-                                convrnn__vstn(gp, convrnn__vsel(convrnn__veq(bidx, convrnn__vset1((float)(iy * g->w + ix))),
-                                                                convrnn__vadd(o, gv), o), nn);
+                        const convrnn__vf gv = convrnn__vldn(gy + o + c, nn);
+                        for (ky = ky0; ky < ky1; ky++)
+                            for (kx = kx0; kx < kx1; kx++) {
+                                float *gp = gx + (((size_t)n * g->h + iyb + ky) * g->w + ixb + kx) * C + c;
+                                const convrnn__vf old = convrnn__vldn(gp, nn);
+                                convrnn__vstn(gp, convrnn__vsel(convrnn__veq(bidx, convrnn__vset1((float)(ky * g->kw + kx))),
+                                                                convrnn__vadd(old, gv), old), nn);
                             }
-                        }
                     }
                 }
+            }
+        }
     }
 }
 

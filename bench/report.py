@@ -1,0 +1,127 @@
+"""Formats the RESULT lines of bench/run.sh (build-bench/results.txt) as markdown tables and ends
+with one line per comparison: `speedup NAME X`, X = PyTorch's median time / ours (mem_*: PyTorch's
+peak memory / ours; above 1 means convrnn.h is faster or uses less)."""
+import sys
+
+
+def parse(path):
+    rows = []
+    info = {}
+    with open(path) as f:
+        for line in f:
+            t = line.split()
+            if not t:
+                continue
+            if t[0] == "INFO":
+                for kv in t[1:]:
+                    k, _, v = kv.partition("=")
+                    info[k] = v
+                continue
+            if t[0] != "RESULT":
+                continue
+            d = {"kind": t[1]}
+            for kv in t[2:]:
+                k, _, v = kv.partition("=")
+                d[k] = v
+            rows.append(d)
+    return rows, info
+
+
+def f(x, fmt="%.2f"):
+    return fmt % x if x is not None else "-"
+
+
+def main():
+    rows, info = parse(sys.argv[1] if len(sys.argv) > 1 else "build-bench/results.txt")
+    speedups = []
+    peak = {int(r["threads"]): float(r["gflops"]) for r in rows if r["kind"] == "peak"}
+    print("machine: %s, %s cores; PyTorch %s; %s s for the whole run" % (
+        info.get("cpu", "?").replace("_", " "), info.get("cores", "?"), info.get("torch", "absent"), info.get("seconds", "?")))
+    print("FMA peak measured by the run: " + ", ".join("%d thread(s) %.0f GFLOP/s" % (k, v) for k, v in sorted(peak.items())))
+    print()
+
+    # ---- layers
+    lay = {}
+    for r in rows:
+        if r["kind"] == "layer" and "fwd_ms" in r:
+            lay[(r["name"], int(r["threads"]), r["impl"])] = r
+        elif r["kind"] == "layer":
+            print("layer %s (%s): %s" % (r.get("name"), r.get("impl"), r.get("status")))
+    names = []
+    for (n, th, impl) in lay:
+        if n not in names:
+            names.append(n)
+    threads = sorted({th for (_, th, _) in lay})
+    print("| layer (N, H, Ci->Co, k/s) | thr | fwd ours ms | fwd torch ms | fwd x | fwd+bwd ours ms | fwd+bwd torch ms | fwd+bwd x | ours GFLOP/s fwd / fwd+bwd | % of peak fwd / fwd+bwd |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in names:
+        for th in threads:
+            o = lay.get((n, th, "convrnn"))
+            p = lay.get((n, th, "torch"))
+            if not o:
+                continue
+            of, oa = float(o["fwd_ms"]), float(o["fwdbwd_ms"])
+            pf = float(p["fwd_ms"]) if p else None
+            pa = float(p["fwdbwd_ms"]) if p else None
+            sf = pf / of if p else None
+            sa = pa / oa if p else None
+            gf, ga = float(o["fwd_gflops"]), float(o["fwdbwd_gflops"])
+            pk = peak.get(th)
+            desc = "%s (%s, %s, %s->%s, %s/%s)" % (n, o["n"], o["h"], o["ci"], o["co"], o["k"], o["s"])
+            print("| %s | %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %s |" % (
+                desc, th, f(of), f(pf), f(sf), f(oa), f(pa), f(sa), gf, ga,
+                ("%.0f%% / %.0f%%" % (100 * gf / pk, 100 * ga / pk)) if pk else "-"))
+            if p:
+                speedups.append(("layer_%s_fwd_t%d" % (n, th), sf))
+                speedups.append(("layer_%s_fwdbwd_t%d" % (n, th), sa))
+    print()
+
+    # ---- training step
+    tr = {}
+    for r in rows:
+        if r["kind"] == "train" and "step_ms" in r:
+            tr[(r["model"], int(r["T"]), int(r["threads"]), r["impl"])] = r
+        elif r["kind"] == "train":
+            print("train %s (%s): %s" % (r.get("model"), r.get("impl"), r.get("status")))
+    print("| training step (batch 64) | T | thr | ours ms | torch ms | x |")
+    print("|---|---|---|---|---|---|")
+    for key in sorted({(m, T, th) for (m, T, th, _) in tr}):
+        m, T, th = key
+        o = tr.get((m, T, th, "convrnn"))
+        p = tr.get((m, T, th, "torch"))
+        if not o:
+            continue
+        os_ = float(o["step_ms"])
+        ps = float(p["step_ms"]) if p else None
+        x = ps / os_ if p else None
+        print("| %s | %d | %d | %s | %s | %s |" % (m, T, th, f(os_, "%.1f"), f(ps, "%.1f"), f(x)))
+        if p:
+            speedups.append(("train_%s_T%d_t%d" % (m, T, th), x))
+    print()
+
+    # ---- memory
+    mem = {}
+    for r in rows:
+        if r["kind"] == "mem" and "peak_mb" in r:
+            mem[(r["model"], int(r["T"]), r["impl"])] = r
+    print("| peak memory of a training step (batch 64) | T | ours MB (tape MB) | torch MB | torch / ours |")
+    print("|---|---|---|---|---|")
+    for key in sorted({(m, T) for (m, T, _) in mem}):
+        m, T = key
+        o = mem.get((m, T, "convrnn"))
+        p = mem.get((m, T, "torch"))
+        if not o:
+            continue
+        om = float(o["peak_mb"])
+        pm = float(p["peak_mb"]) if p else None
+        x = pm / om if p and om > 0 else None
+        print("| %s | %d | %.1f (%s) | %s | %s |" % (m, T, om, o.get("tape_mb", "?"), f(pm, "%.1f"), f(x)))
+        if p:
+            speedups.append(("mem_%s_T%d" % (m, T), x))
+    print()
+    for name, x in speedups:
+        print("speedup %s %.2f" % (name, x))
+
+
+if __name__ == "__main__":
+    main()
