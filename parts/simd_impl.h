@@ -486,7 +486,7 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__TPB_MAX 8                  /* micro-tiles per forward / bwd-data task */
 #define CONVRNN__MC (CONVRNN__TPB_MAX * CONVRNN__MRI)  /* pixels per forward / bwd-data task */
 #define CONVRNN__PANELS_PER_TASK 8          /* column panels per task */
-#define CONVRNN__KC 256
+#define CONVRNN__KC 128
 #define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
 #define CONVRNN__BWF_PAD_MAX_CI 31          /* weight gradient: padded kernel up to this many input
                                                channels, packed GEMM above (measured crossover) */
@@ -568,7 +568,10 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         const int PH = bwd ? g->h + g->kh - 1 : (g->oh - 1) * g->s + g->kh;
         const int PW = bwd ? g->w + g->kw - 1 : (g->ow - 1) * g->s + g->kw;
         const int ry = bwd ? g->kh - 1 - g->pt : g->pt, rx = bwd ? g->kw - 1 - g->pl : g->pl;
-        const size_t psz = (size_t)g->n * PH * PW * Cs;
+        /* pixel stride of the copy: Cs, plus 16 floats when Cs*4 is a multiple of 256 bytes, so the
+           MR rows a micro-tile broadcasts from do not all fall into the same L1 sets */
+        const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;
+        const size_t psz = (size_t)g->n * PH * PW * CsP;
         ptrdiff_t *off;
         float *pad;
         char *pmem = (char *)convrnn_malloc(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
@@ -578,18 +581,26 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         pad = (float *)(pmem + convrnn__al((size_t)taps * sizeof(ptrdiff_t)));
         for (p = 0; p < taps; p++) {
             const int ky = p / g->kw, kx = p % g->kw;
-            off[p] = bwd ? ((ptrdiff_t)(g->kh - 1 - ky) * PW + (g->kw - 1 - kx)) * Cs : ((ptrdiff_t)ky * PW + kx) * Cs;
+            off[p] = bwd ? ((ptrdiff_t)(g->kh - 1 - ky) * PW + (g->kw - 1 - kx)) * CsP : ((ptrdiff_t)ky * PW + kx) * CsP;
         }
 CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
         for (prow = 0; prow < g->n * PH; prow++) {
             const int n = prow / PH, sy = prow % PH - ry;
-            float *dr = pad + (size_t)prow * PW * Cs;
-            int x0 = rx, nx = SW;
-            if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * Cs * sizeof(float)); continue; }
+            float *dr = pad + (size_t)prow * PW * CsP;
+            int x0 = rx, nx = SW, j;
+            if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * CsP * sizeof(float)); continue; }
             if (x0 + nx > PW) nx = PW - x0;
-            if (x0 > 0) memset(dr, 0, (size_t)x0 * Cs * sizeof(float));
-            if (nx > 0) memcpy(dr + (size_t)x0 * Cs, src + (((size_t)n * SH + sy) * SW) * Cs, (size_t)nx * Cs * sizeof(float));
-            if (x0 + nx < PW) memset(dr + (size_t)(x0 + (nx > 0 ? nx : 0)) * Cs, 0, (size_t)(PW - x0 - (nx > 0 ? nx : 0)) * Cs * sizeof(float));
+            if (nx < 0) nx = 0;
+            if (x0 > 0) memset(dr, 0, (size_t)x0 * CsP * sizeof(float));
+            if (CsP == Cs) {
+                if (nx > 0) memcpy(dr + (size_t)x0 * Cs, src + (((size_t)n * SH + sy) * SW) * Cs, (size_t)nx * Cs * sizeof(float));
+            } else {
+                for (j = 0; j < nx; j++) {
+                    memcpy(dr + (size_t)(x0 + j) * CsP, src + (((size_t)n * SH + sy) * SW + j) * Cs, (size_t)Cs * sizeof(float));
+                    memset(dr + (size_t)(x0 + j) * CsP + Cs, 0, (size_t)(CsP - Cs) * sizeof(float));
+                }
+            }
+            if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CsP, 0, (size_t)(PW - x0 - nx) * CsP * sizeof(float));
         }
 CONVRNN__OMP_DYN(nthr > 1)
         for (task = 0; task < ntask; task++) {
@@ -603,7 +614,7 @@ CONVRNN__OMP_DYN(nthr > 1)
                 ntiles++;
                 n = p0 / (DH * DW); py = (p0 / DW) % DH; px = p0 % DW;
                 for (i = 0; i < MR; i++) {
-                    bases[tile][i] = p0 + i < M ? pad + (((size_t)n * PH + (size_t)py * s1) * PW + (size_t)px * s1) * Cs
+                    bases[tile][i] = p0 + i < M ? pad + (((size_t)n * PH + (size_t)py * s1) * PW + (size_t)px * s1) * CsP
                                                 : bases[tile][0];
                     if (++px == DW) { px = 0; if (++py == DH) { py = 0; n++; } }
                 }
