@@ -546,12 +546,18 @@ static void convrnn__bias_bwd(const convrnn_real *dy, size_t rows, int C, convrn
    reference or the SIMD kernel could not get scratch memory. */
 #ifdef CONVRNN__SIMD
 #define CONVRNN__VEC(t) ((t)->backend != CONVRNN_BACKEND_SCALAR)
+/* 3x3 stride 1 with enough channels: Winograd F(2x2,3x3) (parts/simd_impl.h) */
+static int convrnn__wino_ok(const convrnn__geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO_MIN_C && g->co >= CONVRNN__WINO_MIN_C &&
+           g->oh * g->ow >= CONVRNN__WINO_MIN_HW;
+}
 #else
 #define CONVRNN__VEC(t) 0
 #endif
 static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
                                   const convrnn_real *b, convrnn_real *y) {
 #ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t) && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && convrnn__sconv_ind(t->alloc_ctx, g, 0, x, w, b, y)) return;
 #endif
     (void)t;
@@ -562,6 +568,7 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
                                   const convrnn_real *dy, convrnn_real *dx, convrnn_real *dw, convrnn_real *db) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
+        if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw)) dw = NULL;

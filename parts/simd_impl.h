@@ -488,6 +488,9 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__PANELS_PER_TASK 8          /* column panels per task */
 #define CONVRNN__KC 128
 #define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
+#define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
+#define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
+                                              and smaller maps or fewer channels the direct kernel wins) */
 #define CONVRNN__BWF_PAD_MAX_CI 31          /* weight gradient: padded kernel up to this many input
                                                channels, packed GEMM above (measured crossover) */
 
@@ -686,6 +689,177 @@ CONVRNN__OMP_DYN(nthr > 1)
                 for (tp = 0; tp < ntv[tile]; tp++) bl[tp] = pb + (size_t)tapi[tile * taps + tp] * Cs * ld;
                 convrnn__ukr_ind(nvp, ntv[tile], ptab + (size_t)tile * taps * MR, bl, Cs, crow, wp, bwd,
                                  bias && !bwd ? bias + c0 : NULL);
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (forward, and backward-data, which is the
+   3x3 correlation of the zero-padded dy with the kernel rotated by 180 degrees and ci/co swapped).
+   Per 2x2 output tile with 4x4 input patch d (from the zero-padded source, as the direct kernel):
+       Y = A^T [ (G g G^T) (.) (B^T d B) ] A
+       B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+       A^T = [1 1 1 0; 0 1 -1 -1]
+   i.e. 16 GEMMs (one per transform position xi) of [tiles x Cs] x [Cs x Cd] instead of 36 products
+   per tile and channel pair (2.25x fewer multiplications). A task owns a block of TB tiles and all
+   output channels: it transforms its patches (V), runs the 16 GEMMs with the register-blocked
+   kernel into M, and transforms M back into its output pixels (one writer per output element, a
+   fixed summation order). Returns 0 (nothing written) without scratch memory. */
+static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
+                               const float *bias, float *dst) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;
+    const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
+    const int TH = (DH + 1) / 2, TW = (DW + 1) / 2, T = g->n * TH * TW;
+    const int PH = 2 * TH + 2, PW = 2 * TW + 2;
+    const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;
+    const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;                   /* pixel stride of the padded copy */
+    const int npan = (Cd + NR - 1) / NR, CdM = npan * NR + (npan * NR % 64 == 0 ? 16 : 0);
+    const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    /* TB tiles per task (a multiple of MR, fewer when the channels are many) */
+    const int tb0 = (int)(16384 / ((double)(Cs + Cd) * MR)), TB = MR * (tb0 < 1 ? 1 : tb0 > 4 ? 4 : tb0);
+    const int ntask = (T + TB - 1) / TB;
+    const double flops = 16.0 * T * Cs * Cd;
+    const size_t psz = (size_t)g->n * PH * PW * CsP, bsz = (size_t)16 * npan * Cs * NR;
+    const size_t sz_v = convrnn__al((size_t)16 * TB * CsV * sizeof(float)), sz_m = convrnn__al((size_t)16 * TB * CdM * sizeof(float));
+    const size_t per_thr = sz_v + sz_m, off_pad = convrnn__al(bsz * sizeof(float)), off_thr = off_pad + convrnn__al(psz * sizeof(float));
+    int nthr = convrnn__nthreads(), task, prow, p;
+    char *mem, *base;
+    float *bp, *pad;
+    if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    bp = (float *)base;
+    pad = (float *)(base + off_pad);
+    /* U = G g G^T per (source channel, destination channel), packed per xi into column panels */
+CONVRNN__OMP_STATIC(bsz > 65536 && nthr > 1)
+    for (p = 0; p < npan; p++) {
+        const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, ld = ((wp + VL - 1) / VL) * VL;
+        int cs, j, a, b2;
+        for (cs = 0; cs < Cs; cs++)
+            for (j = 0; j < ld; j++) {
+                float gk[3][3], t4[4][3];
+                int xi;
+                if (j >= wp) {
+                    for (xi = 0; xi < 16; xi++) bp[((size_t)xi * npan + p) * Cs * NR + (size_t)cs * ld + j] = 0;
+                    continue;
+                }
+                for (a = 0; a < 3; a++)
+                    for (b2 = 0; b2 < 3; b2++)
+                        gk[a][b2] = bwd ? w[(((size_t)(2 - a) * 3 + (2 - b2)) * g->ci + c0 + j) * g->co + cs]
+                                        : w[(((size_t)a * 3 + b2) * g->ci + cs) * g->co + c0 + j];
+                for (b2 = 0; b2 < 3; b2++) {
+                    t4[0][b2] = gk[0][b2];
+                    t4[1][b2] = 0.5f * (gk[0][b2] + gk[1][b2] + gk[2][b2]);
+                    t4[2][b2] = 0.5f * (gk[0][b2] - gk[1][b2] + gk[2][b2]);
+                    t4[3][b2] = gk[2][b2];
+                }
+                for (a = 0; a < 4; a++) {   /* panel rows have the panel's own width ld */
+                    float *u = bp + ((size_t)(a * 4) * npan + p) * Cs * NR + (size_t)cs * ld + j;
+                    const size_t sx = (size_t)npan * Cs * NR;
+                    u[0] = t4[a][0];
+                    u[sx] = 0.5f * (t4[a][0] + t4[a][1] + t4[a][2]);
+                    u[2 * sx] = 0.5f * (t4[a][0] - t4[a][1] + t4[a][2]);
+                    u[3 * sx] = t4[a][2];
+                }
+            }
+    }
+    /* zero-padded source: pad row r holds source row r - ry (zeros outside) */
+CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
+    for (prow = 0; prow < g->n * PH; prow++) {
+        const int n = prow / PH, sy = prow % PH - ry;
+        float *dr = pad + (size_t)prow * PW * CsP;
+        int x0 = rx, nx = SW, j;
+        if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * CsP * sizeof(float)); continue; }
+        if (x0 + nx > PW) nx = PW - x0;
+        if (nx < 0) nx = 0;
+        if (x0 > 0) memset(dr, 0, (size_t)x0 * CsP * sizeof(float));
+        for (j = 0; j < nx; j++) {
+            memcpy(dr + (size_t)(x0 + j) * CsP, src + (((size_t)n * SH + sy) * SW + j) * Cs, (size_t)Cs * sizeof(float));
+            if (CsP > Cs) memset(dr + (size_t)(x0 + j) * CsP + Cs, 0, (size_t)(CsP - Cs) * sizeof(float));
+        }
+        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CsP, 0, (size_t)(PW - x0 - nx) * CsP * sizeof(float));
+    }
+CONVRNN__OMP_DYN(nthr > 1)
+    for (task = 0; task < ntask; task++) {
+        char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
+        float *V = (float *)scr, *Mb = (float *)(scr + sz_v);
+        const int t0 = task * TB, nt = T - t0 < TB ? T - t0 : TB;
+        const size_t vx = (size_t)TB * CsV, mx = (size_t)TB * CdM;   /* stride between positions xi */
+        int t, c, i, xi, pp, mt;
+        /* V[xi][t][c] = (B^T d B)[xi] */
+        for (t = 0; t < nt; t++) {
+            const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+            const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP;
+            for (c = 0; c < Cs; c += VL) {
+                const int nn = Cs - c < VL ? Cs - c : VL;
+                convrnn__vf d[4][4], r[4][4];
+                int a, b2;
+                for (a = 0; a < 4; a++)
+                    for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CsP + c, nn);
+                for (b2 = 0; b2 < 4; b2++) {
+                    r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
+                    r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
+                    r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
+                    r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
+                }
+                for (a = 0; a < 4; a++) {
+                    float *v = V + (size_t)(a * 4) * vx + (size_t)t * CsV + c;
+                    convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
+                    convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
+                    convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
+                    convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
+                }
+            }
+        }
+        /* M[xi] = V[xi] U[xi] */
+        for (xi = 0; xi < 16; xi++)
+            for (pp = 0; pp < npan; pp++) {
+                const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+                const float *pb = bp + ((size_t)xi * npan + pp) * Cs * NR;
+                const ptrdiff_t zero_off[1] = { 0 };
+                for (mt = 0; mt < nt; mt += MR) {
+                    const float *bs[CONVRNN__MRMAX];
+                    float *crow[CONVRNN__MRMAX];
+                    for (i = 0; i < MR; i++) {
+                        const int tt = mt + i < nt ? mt + i : mt;
+                        bs[i] = V + (size_t)xi * vx + (size_t)tt * CsV;
+                        crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
+                    }
+                    convrnn__ukr_off(nvp, 1, bs, zero_off, pb, Cs, crow, wp, 0, NULL);
+                }
+            }
+        /* Y = A^T M A (+ bias, or added to dx) */
+        for (t = 0; t < nt; t++) {
+            const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+            const int ny2 = DH - 2 * ty < 2 ? DH - 2 * ty : 2, nx2 = DW - 2 * tx < 2 ? DW - 2 * tx : 2;
+            for (c = 0; c < Cd; c += VL) {
+                const int nn = Cd - c < VL ? Cd - c : VL;
+                convrnn__vf m[4][4], s2[2][4], y[2][2];
+                int a, b2;
+                for (a = 0; a < 4; a++)
+                    for (b2 = 0; b2 < 4; b2++) m[a][b2] = convrnn__vld(Mb + (size_t)(a * 4 + b2) * mx + (size_t)t * CdM + c);
+                for (b2 = 0; b2 < 4; b2++) {
+                    s2[0][b2] = convrnn__vadd(convrnn__vadd(m[0][b2], m[1][b2]), m[2][b2]);
+                    s2[1][b2] = convrnn__vsub(convrnn__vsub(m[1][b2], m[2][b2]), m[3][b2]);
+                }
+                for (a = 0; a < 2; a++) {
+                    y[a][0] = convrnn__vadd(convrnn__vadd(s2[a][0], s2[a][1]), s2[a][2]);
+                    y[a][1] = convrnn__vsub(convrnn__vsub(s2[a][1], s2[a][2]), s2[a][3]);
+                }
+                for (a = 0; a < ny2; a++)
+                    for (b2 = 0; b2 < nx2; b2++) {
+                        float *o = dst + (((size_t)n * DH + 2 * ty + a) * DW + 2 * tx + b2) * Cd + c;
+                        convrnn__vf v = y[a][b2];
+                        if (bwd) v = convrnn__vadd(convrnn__vldn(o, nn), v);
+                        else if (bias) v = convrnn__vadd(v, convrnn__vldn(bias + c, nn));
+                        convrnn__vstn(o, v, nn);
+                    }
             }
         }
     }
