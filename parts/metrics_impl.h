@@ -1096,6 +1096,11 @@ CONVRNNDEF void convrnn_pls_free(convrnn_pls *m) {
     memset(m, 0, sizeof *m);
 }
 
+/* Largest min(p,q) for which the Gram matrix of S is stored (above it, it is applied through S). */
+#ifndef CONVRNN__M_GRAM_MAX
+#define CONVRNN__M_GRAM_MAX 3000
+#endif
+
 /* The small Gram operator of S (p x q): q-space G = S^T S (iterate v, w = S v) when q <= p,
    else p-space G = S S^T (iterate w directly). Explicit when m is moderate, else applied through S. */
 typedef struct convrnn__m_gram {
@@ -1338,7 +1343,7 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
     g.p = p; g.q = q;
     g.qspace = q <= p;
     g.m = mm = g.qspace ? q : p;
-    g.explicit_g = mm <= 3000;
+    g.explicit_g = mm <= CONVRNN__M_GRAM_MAX;
     Yk = convrnn__m_dalloc(nq);
     S = convrnn__m_dalloc(pq);
     G = g.explicit_g ? convrnn__m_dalloc((size_t)mm * mm) : NULL;

@@ -720,6 +720,16 @@ static void test_threads(void) {
 #endif
 }
 
+#ifdef TEST_METRICS_PLS_ONLY
+int main(void) {
+    /* the other groups belong to test_metrics itself */
+    (void)test_stats_fixtures; (void)test_decoder_fixtures; (void)test_behaviour_fixtures; (void)test_aggregates;
+    (void)test_stats_degenerate; (void)test_splits; (void)test_ost_units; (void)test_pls_degenerate;
+    (void)test_decoder_degenerate; (void)test_threads;
+    test_pls_fixtures();
+    return TEST_END(TEST_METRICS_PLS_ONLY);
+}
+#else
 int main(void) {
     test_pls_fixtures();
     test_stats_fixtures();
@@ -734,3 +744,4 @@ int main(void) {
     test_threads();
     return TEST_END("metrics");
 }
+#endif
