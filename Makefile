@@ -14,7 +14,7 @@ else
 endif
 ALLFLAGS = $(CFLAGS) $(ARCH) $(OMPFLAGS) -I.
 
-HDR      := convrnn.h $(wildcard parts/*.h)
+HDR      := convrnn.h
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 CLI_SRC  := examples/convrnn.c $(wildcard examples/cli_*.c)

@@ -1,4 +1,4 @@
-/* Training (parts/train_decl.h): SGD through time against a PyTorch float64 reference, the update
+/* Training (the [API-TRAIN] section of convrnn.h): SGD through time against a PyTorch float64 reference, the update
    rule by hand, learning-rate schedules, non-finite guards, exactly-resumable and crash-safe
    checkpoints, 1 vs 2 OpenMP threads, malformed data files, and the `convrnn train` / `convrnn eval`
    commands end to end.
