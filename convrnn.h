@@ -1661,7 +1661,7 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      AVX-512   iff __AVX512F__                 (16 lanes; CONVRNN_NO_AVX512 skips it)
      AVX2      iff __AVX2__ && __FMA__         (8 lanes)
      NEON      iff __aarch64__ with NEON       (4 lanes)
-   none under CONVRNN_NO_SIMD or CONVRNN_USE_DOUBLE. The scalar reference kernels in core_impl.h
+   none under CONVRNN_NO_SIMD or CONVRNN_USE_DOUBLE. The scalar reference kernels in [IMPL-OPS]
    are always compiled; a tape with backend CONVRNN_BACKEND_SCALAR uses them, every other tape uses
    the kernels below when one of the paths is compiled. A kernel that cannot get its scratch memory
    returns 0 and the caller falls back to the scalar kernel, so no op fails for lack of scratch.
@@ -1944,7 +1944,7 @@ CONVRNN__FINL convrnn__vf convrnn__velu(convrnn__vf x) {
 #define CONVRNN__MRP 6
 #define CONVRNN__NVP 2
 #endif
-#define CONVRNN__MRMAX 12
+#define CONVRNN__MRMAX 16
 #define CONVRNN__NVMAX 4
 
 /* Load the accumulators from C rows (add) or from the bias (or zero). ncol: valid columns. */
@@ -2089,10 +2089,14 @@ CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full,
     }
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
-static void convrnn__ukr_bo(int nv, int kc, const float *pad, const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b, int ldb,
-                            float *const *crow, int ncol) {
+static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b,
+                            int ldb, float *const *crow, int ncol) {
     const int full = ncol == nv * CONVRNN__VL;
-    if (nv == 1 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+    if (mr == 2 * CONVRNN__MRP && nv == 1) {   /* narrow outputs: twice the rows, same accumulators */
+        if (full) convrnn__ukr_bo_g(2 * CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
+        else convrnn__ukr_bo_g(2 * CONVRNN__MRP, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    }
+    else if (nv == 1 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
     else if (nv == 1) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
 #if CONVRNN__NVP >= 2
     else if (nv == 2 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 2, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
@@ -2149,7 +2153,7 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins) */
-#define CONVRNN__BWF_PAD_MAX_CI 31          /* weight gradient: padded kernel up to this many input
+#define CONVRNN__BWF_PAD_MAX_CI 32          /* weight gradient: padded kernel up to this many input
                                                channels, packed GEMM above (measured crossover) */
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
@@ -2625,11 +2629,12 @@ CONVRNN__OMP_DYN(nthr > 1)
 
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
-   packing and no bounds checks. dw rows in tiles of MRP (a tile may span taps) x panels of NVP
-   vectors read straight from the dy rows; accumulates into dw. A task owns a range of row tiles x a
-   group of panels; pixel chunks are summed in ascending order. */
+   packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector; a tile
+   may span taps) x panels of NVP vectors read straight from the dy rows; accumulates into dw. A task
+   owns a range of row tiles x a group of panels; pixel chunks are summed in ascending order. */
 static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
+    const int VL = CONVRNN__VL, MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : CONVRNN__MRP;
+    const int NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
     const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
     const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
@@ -2689,7 +2694,7 @@ CONVRNN__OMP_DYN(nthr > 1)
                 for (pp = p0; pp < p1; pp++) {
                     const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
                     for (i = 0; i < MR; i++) crow[i] = i < mrv ? dw + (size_t)(r0 + i) * Co + col : NULL;
-                    convrnn__ukr_bo(nvp, kc, pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
+                    convrnn__ukr_bo(MR, nvp, kc, pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
                 }
             }
         }
