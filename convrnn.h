@@ -2529,6 +2529,160 @@ CONVRNN__OMP_DYN(nthr > 1)
     return 1;
 }
 
+/* Weight gradient of a 3x3 stride-1 convolution with Winograd F(2x2, 3x3): with V_t = B^T d_t B
+   (4x4 input patch of tile t, as the forward) and Z_t = A dY_t A^T (its 2x2 output gradient),
+       dw += G^T ( sum over tiles t of Z_t (.) V_t ) G,
+   i.e. per transform position xi a GEMM dU[xi][ci][co] += sum_t V[xi][t][ci] Z[xi][t][co]
+   (2.25x fewer multiplications than the direct sum). Tiles are taken in chunks of TC in ascending
+   order; per chunk one parallel loop transforms the chunk and a second one runs the GEMMs, each
+   element of dU owned by one (xi, channel-block) task, so the sums do not depend on the thread
+   count. Returns 0 (nothing written) without scratch memory. */
+static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVP * CONVRNN__VL, Ci = g->ci, Co = g->co;
+    const int TH = (g->oh + 1) / 2, TW = (g->ow + 1) / 2, T = g->n * TH * TW;
+    const int PH = 2 * TH + 2, PW = 2 * TW + 2;
+    const int CiP = Ci % 64 == 0 ? Ci + 16 : Ci;
+    const int CiV = ((Ci + VL - 1) / VL) * VL + (((Ci + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int CoZ = ((Co + VL - 1) / VL) * VL + (((Co + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int tc0 = (int)(65536 / (double)(CiV + CoZ)), TC = tc0 < 32 ? 32 : tc0 > 512 ? 512 : tc0;
+    const int MR = CONVRNN__MRP, nct = (Ci + MR - 1) / MR, npan = (Co + NR - 1) / NR;
+    const int cg_n = (nct + 7) / 8, CG = (nct + cg_n - 1) / cg_n;    /* ci tiles per GEMM task */
+    const int ntask = 16 * cg_n;
+    const double flops = 16.0 * T * Ci * Co;
+    const size_t psz = (size_t)g->n * PH * PW * CiP;
+    const size_t sz_v = convrnn__al((size_t)16 * TC * CiV * sizeof(float)), sz_z = convrnn__al((size_t)16 * TC * CoZ * sizeof(float));
+    const size_t sz_u = convrnn__al((size_t)16 * Ci * Co * sizeof(float)), sz_pad = convrnn__al(psz * sizeof(float));
+    const size_t sz_pb = convrnn__al((size_t)TC * sizeof(ptrdiff_t));
+    int nthr = convrnn__nthreads(), prow, c0;
+    char *mem, *base;
+    float *pad, *V, *Z, *dU;
+    ptrdiff_t *pb;
+    if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
+    if (flops <= CONVRNN__PAR_FLOPS) nthr = 1;
+    (void)nthr;
+    mem = (char *)convrnn_malloc(actx, sz_pad + sz_v + sz_z + sz_u + sz_pb + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    pad = (float *)base;
+    V = (float *)(base + sz_pad);
+    Z = (float *)(base + sz_pad + sz_v);
+    dU = (float *)(base + sz_pad + sz_v + sz_z);
+    pb = (ptrdiff_t *)(base + sz_pad + sz_v + sz_z + sz_u);
+    memset(dU, 0, (size_t)16 * Ci * Co * sizeof(float));
+    for (c0 = 0; c0 < TC; c0++) pb[c0] = (ptrdiff_t)c0 * CiV;
+CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
+    for (prow = 0; prow < g->n * PH; prow++) {   /* zero-padded x: pad row r holds x row r - pt */
+        const int n = prow / PH, sy = prow % PH - g->pt;
+        float *dr = pad + (size_t)prow * PW * CiP;
+        int x0 = g->pl, nx = g->w, j;
+        if (sy < 0 || sy >= g->h) { memset(dr, 0, (size_t)PW * CiP * sizeof(float)); continue; }
+        if (x0 + nx > PW) nx = PW - x0;
+        if (nx < 0) nx = 0;
+        if (x0 > 0) memset(dr, 0, (size_t)x0 * CiP * sizeof(float));
+        for (j = 0; j < nx; j++) {
+            memcpy(dr + (size_t)(x0 + j) * CiP, x + (((size_t)n * g->h + sy) * g->w + j) * Ci, (size_t)Ci * sizeof(float));
+            if (CiP > Ci) memset(dr + (size_t)(x0 + j) * CiP + Ci, 0, (size_t)(CiP - Ci) * sizeof(float));
+        }
+        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CiP, 0, (size_t)(PW - x0 - nx) * CiP * sizeof(float));
+    }
+    for (c0 = 0; c0 < T; c0 += TC) {
+        const int nt = T - c0 < TC ? T - c0 : TC;
+        const size_t vx = (size_t)TC * CiV, zx = (size_t)TC * CoZ;
+        int t, task;
+CONVRNN__OMP_STATIC(nthr > 1 && nt > 1)
+        for (t = 0; t < nt; t++) {   /* V = B^T d B and Z = A dY A^T of every tile of the chunk */
+            const int q = c0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+            const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CiP;
+            const int ny2 = g->oh - 2 * ty < 2 ? g->oh - 2 * ty : 2, nx2 = g->ow - 2 * tx < 2 ? g->ow - 2 * tx : 2;
+            int c, a, b2;
+            for (c = 0; c < Ci; c += VL) {
+                const int nn = Ci - c < VL ? Ci - c : VL;
+                convrnn__vf d[4][4], r[4][4];
+                for (a = 0; a < 4; a++)
+                    for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CiP + c, nn);
+                for (b2 = 0; b2 < 4; b2++) {
+                    r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
+                    r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
+                    r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
+                    r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
+                }
+                for (a = 0; a < 4; a++) {
+                    float *v = V + (size_t)(a * 4) * vx + (size_t)t * CiV + c;
+                    convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
+                    convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
+                    convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
+                    convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
+                }
+            }
+            for (c = 0; c < Co; c += VL) {
+                const int nn = Co - c < VL ? Co - c : VL;
+                convrnn__vf e[2][2], h[4][2];
+                for (a = 0; a < 2; a++)
+                    for (b2 = 0; b2 < 2; b2++)
+                        e[a][b2] = a < ny2 && b2 < nx2
+                            ? convrnn__vldn(dy + (((size_t)n * g->oh + 2 * ty + a) * g->ow + 2 * tx + b2) * Co + c, nn)
+                            : convrnn__vzero();
+                for (b2 = 0; b2 < 2; b2++) {
+                    h[0][b2] = e[0][b2];
+                    h[1][b2] = convrnn__vadd(e[0][b2], e[1][b2]);
+                    h[2][b2] = convrnn__vsub(e[0][b2], e[1][b2]);
+                    h[3][b2] = convrnn__vsub(convrnn__vzero(), e[1][b2]);
+                }
+                for (a = 0; a < 4; a++) {
+                    float *z = Z + (size_t)(a * 4) * zx + (size_t)t * CoZ + c;
+                    convrnn__vst(z, h[a][0]);
+                    convrnn__vst(z + zx, convrnn__vadd(h[a][0], h[a][1]));
+                    convrnn__vst(z + 2 * zx, convrnn__vsub(h[a][0], h[a][1]));
+                    convrnn__vst(z + 3 * zx, convrnn__vsub(convrnn__vzero(), h[a][1]));
+                }
+            }
+        }
+CONVRNN__OMP_DYN(nthr > 1)
+        for (task = 0; task < ntask; task++) {   /* dU[xi] += V[xi]^T Z[xi] over the chunk */
+            const int xi = task / cg_n, cg = task % cg_n;
+            const int t0 = cg * CG, t1 = t0 + CG < nct ? t0 + CG : nct;
+            int tile, pp, i;
+            for (tile = t0; tile < t1; tile++) {
+                const int ci0 = tile * MR, mrv = Ci - ci0 < MR ? Ci - ci0 : MR;
+                ptrdiff_t o[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) o[i] = ci0 + (i < mrv ? i : 0);
+                for (pp = 0; pp < npan; pp++) {
+                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dU + ((size_t)xi * Ci + ci0 + i) * Co + col : NULL;
+                    convrnn__ukr_bo(MR, nvp, nt, V + (size_t)xi * vx, pb, o, Z + (size_t)xi * zx + col, CoZ, crow, wp);
+                }
+            }
+        }
+    }
+    {   /* dw[a][b][ci][co] += (G^T dU G)[a][b] */
+        int ci;
+CONVRNN__OMP_STATIC(nthr > 1)
+        for (ci = 0; ci < Ci; ci++) {
+            int co, a, j;
+            for (co = 0; co < Co; co++) {
+                float u[4][4], pq[3][4];
+                for (a = 0; a < 4; a++)
+                    for (j = 0; j < 4; j++) u[a][j] = dU[((size_t)(a * 4 + j) * Ci + ci) * Co + co];
+                for (j = 0; j < 4; j++) {
+                    pq[0][j] = u[0][j] + 0.5f * (u[1][j] + u[2][j]);
+                    pq[1][j] = 0.5f * (u[1][j] - u[2][j]);
+                    pq[2][j] = 0.5f * (u[1][j] + u[2][j]) + u[3][j];
+                }
+                for (a = 0; a < 3; a++) {
+                    float *o = dw + ((size_t)(a * 3) * Ci + ci) * Co + co;
+                    const size_t sx = (size_t)Ci * Co;
+                    o[0] += pq[a][0] + 0.5f * (pq[a][1] + pq[a][2]);
+                    o[sx] += 0.5f * (pq[a][1] - pq[a][2]);
+                    o[2 * sx] += 0.5f * (pq[a][1] + pq[a][2]) + pq[a][3];
+                }
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
 /* Backward-filter, computed transposed as a packed GEMM over the flattened filter rows
    r = tap*ci + c:  T[co][r] = sum over output pixels q of dy[q][co] x[q through tap(r)][c(r)].
    Columns are cut into units of NR rows r (a unit may span several taps when ci is small). Per
@@ -3665,6 +3819,11 @@ static int convrnn__wino_ok(const convrnn__geom *g) {
     return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO_MIN_C && g->co >= CONVRNN__WINO_MIN_C &&
            g->oh * g->ow >= CONVRNN__WINO_MIN_HW;
 }
+/* the Winograd weight gradient also wins on small maps when the channels are many (measured) */
+static int convrnn__wino_bwf_ok(const convrnn__geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO_MIN_C && g->co >= CONVRNN__WINO_MIN_C &&
+           (g->oh * g->ow >= CONVRNN__WINO_MIN_HW || (double)g->ci * g->co >= 32768.0);
+}
 #else
 #define CONVRNN__VEC(t) 0
 #endif
@@ -3684,6 +3843,7 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
     if (CONVRNN__VEC(t)) {
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
+        if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }

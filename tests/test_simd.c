@@ -236,13 +236,14 @@ static void test_conv(void) {
         { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },
         { 2, 20, 20, 3, 24, 7, 2, 0, 1, 1 },
         { 8, 4, 4, 128, 130, 3, 1, 0, 1, 1 }, /* laptop-sized cell conv, column tail */
-        /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3): odd
-           sizes (partial tiles), VALID, channel tails, threads */
+        /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
+           backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
         { 1, 18, 16, 32, 40, 3, 1, 1, 1, 0 },
         { 1, 15, 15, 33, 35, 3, 1, 0, 1, 0 },
         { 1, 14, 14, 48, 32, 3, 1, 0, 0, 0 },
         { 2, 14, 14, 256, 64, 3, 1, 0, 1, 1 },
         { 2, 28, 28, 64, 96, 3, 1, 0, 1, 1 },
+        { 2, 7, 7, 128, 256, 3, 1, 0, 1, 1 },   /* Winograd weight gradient on a small map */
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
