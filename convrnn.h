@@ -2206,29 +2206,35 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
     bp = (float *)base;
     zero = (float *)(base + off_zero);
     memset(zero, 0, (size_t)Cs * sizeof(float));
-    /* pack B: panel p holds columns [p*NR, p*NR + wp) padded to nvp*VL, rows (tap, c) */
+    /* pack B: panel p holds columns [p*NR, p*NR + wp) padded to nvp*VL, rows (tap, c). Backward-data
+       with stride 1 takes the kernel columns mirrored (tap (ky, kx) holds w[ky][kw-1-kx]), so that
+       on the padded copy the taps of a kernel row read ascending, contiguous pixels. */
 CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
     for (p = 0; p < npan; p++) {
         const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
         float *pb = bp + (size_t)p * taps * Cs * NR;
         int tp, c, j;
-        for (tp = 0; tp < taps; tp++)
+        for (tp = 0; tp < taps; tp++) {
+            const int st = bwd && g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
             for (c = 0; c < Cs; c++) {
                 float *row = pb + ((size_t)tp * Cs + c) * ld;
                 if (!bwd) {
-                    const float *wr = w + ((size_t)tp * g->ci + c) * g->co + c0;
+                    const float *wr = w + ((size_t)st * g->ci + c) * g->co + c0;
                     for (j = 0; j < wp; j++) row[j] = wr[j];
                 } else {
-                    const float *wc = w + ((size_t)tp * g->ci + c0) * g->co + c;
+                    const float *wc = w + ((size_t)st * g->ci + c0) * g->co + c;
                     for (j = 0; j < wp; j++) row[j] = wc[(size_t)j * g->co];
                 }
                 for (j = wp; j < ld; j++) row[j] = 0;
             }
+        }
     }
     if (!bwd || g->s == 1) {
         /* Zero-padded copy of the source: then every (pixel, tap) reads base(pixel) + off(tap).
            Forward: pad row = iy + pt, PH = (OH-1)s + kh. Backward-data (stride 1): pad row =
-           oy + kh-1-pt, PH = H + kh - 1, and tap (ky,kx) reads row iy + kh-1-ky. */
+           oy + kh-1-pt, PH = H + kh - 1, and tap (ky,kx) (mirrored column, see the packing)
+           reads row iy + kh-1-ky, column ix + kx. When the copy has no stride padding, the kw
+           taps of a kernel row are one contiguous run of kw*Cs values: one "tap" of the kernel. */
         const int s1 = bwd ? 1 : g->s;
         const int PH = bwd ? g->h + g->kh - 1 : (g->oh - 1) * g->s + g->kh;
         const int PW = bwd ? g->w + g->kw - 1 : (g->ow - 1) * g->s + g->kw;
@@ -2246,8 +2252,10 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         pad = (float *)(pmem + convrnn__al((size_t)taps * sizeof(ptrdiff_t)));
         for (p = 0; p < taps; p++) {
             const int ky = p / g->kw, kx = p % g->kw;
-            off[p] = bwd ? ((ptrdiff_t)(g->kh - 1 - ky) * PW + (g->kw - 1 - kx)) * CsP : ((ptrdiff_t)ky * PW + kx) * CsP;
+            off[p] = bwd ? ((ptrdiff_t)(g->kh - 1 - ky) * PW + kx) * CsP : ((ptrdiff_t)ky * PW + kx) * CsP;
         }
+        if (CsP == Cs)   /* merge the taps of each kernel row */
+            for (p = 0; p < g->kh; p++) off[p] = off[p * g->kw];
 CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
         for (prow = 0; prow < g->n * PH; prow++) {
             const int n = prow / PH, sy = prow % PH - ry;
@@ -2291,7 +2299,10 @@ CONVRNN__OMP_DYN(nthr > 1)
                     const int p0 = blk * CONVRNN__MC + tile * MR;
                     float *crow[CONVRNN__MRMAX];
                     for (i = 0; i < MR; i++) crow[i] = p0 + i < M ? dst + (size_t)(p0 + i) * Cd + c0 : NULL;
-                    convrnn__ukr_off(nvp, taps, bases[tile], off, pb, Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
+                    if (CsP == Cs)
+                        convrnn__ukr_off(nvp, g->kh, bases[tile], off, pb, g->kw * Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
+                    else
+                        convrnn__ukr_off(nvp, taps, bases[tile], off, pb, Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
                 }
             }
         }
@@ -2786,30 +2797,37 @@ CONVRNN__OMP_DYN(nthr > 1)
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector; a tile
    may span taps) x panels of NVP vectors read straight from the dy rows; accumulates into dw. A task
    owns a range of row tiles x a group of panels; pixel chunks are summed in ascending order. */
-static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw, float *db) {
     const int VL = CONVRNN__VL, MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : CONVRNN__MRP;
     const int NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
     const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
     const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
-    const int tg1 = (ntile + 7) / 8, TG = tg1 > 4 ? tg1 : (ntile < 4 ? ntile : 4);
-    const int nrg = (ntile + TG - 1) / TG, ntask = nrg * ngrp;
     const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
+    /* many pixels and a small filter (first layers): KS fixed pixel ranges, each summed into its own
+       partial dw, folded into dw in ascending order; otherwise the tasks split the filter rows */
+    const int KS = K >= 16384 && (double)R * Co <= 65536.0 ? 8 : 1;
+    const int tg1 = (ntile + 7) / 8, TG = KS > 1 ? ntile : tg1 > 4 ? tg1 : (ntile < 4 ? ntile : 4);
+    const int nrg = (ntile + TG - 1) / TG, ntask = KS * nrg * ngrp;
+    const int Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     const int PH = (g->oh - 1) * g->s + g->kh, PW = (g->ow - 1) * g->s + g->kw;
     const double flops = (double)K * R * Co;
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
+    const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
     const size_t per_thr = convrnn__al((size_t)KC * sizeof(ptrdiff_t));
     int nthr = convrnn__nthreads(), task, prow, r;
     char *mem, *base;
-    float *pad;
+    float *pad, *part;
     ptrdiff_t *ro;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + per_thr * (size_t)nthr + 64);
+    mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + sz_part + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     pad = (float *)base;
     ro = (ptrdiff_t *)(base + sz_pad);
+    part = (float *)(base + sz_pad + sz_ro);
+    if (KS > 1) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
     for (r = 0; r < R; r++) {
         const int tp = r / Ci;
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
@@ -2828,18 +2846,32 @@ CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
     }
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
-        const int rg = task / ngrp, grp = task % ngrp;
+        const int ks = task / (nrg * ngrp), rg = task / ngrp % nrg, grp = task % ngrp;
         const int t0 = rg * TG, t1 = t0 + TG < ntile ? t0 + TG : ntile;
         const int p0 = grp * PPT, p1 = p0 + PPT < npan ? p0 + PPT : npan;
-        ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + per_thr * (size_t)convrnn__tid());
+        const int k0 = ks * Kper, k1 = k0 + Kper < K ? k0 + Kper : K;
+        float *dwt = KS > 1 ? part + (size_t)ks * (R + 1) * Co : dw;   /* its row R: the bias gradient */
+        float *dbt = KS > 1 ? dwt + (size_t)R * Co : db;
+        ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + sz_part + per_thr * (size_t)convrnn__tid());
         int c0, k, i, pp, tile;
-        for (c0 = 0; c0 < K; c0 += KC) {
-            const int kc = K - c0 < KC ? K - c0 : KC;
+        for (c0 = k0; c0 < k1; c0 += KC) {
+            const int kc = k1 - c0 < KC ? k1 - c0 : KC;
             int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
             for (k = 0; k < kc; k++) {
                 pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
                 if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
             }
+            if (db && rg == 0)   /* bias gradient: this task's columns, rows in ascending order */
+                for (pp = p0; pp < p1; pp++) {
+                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR;
+                    int c;
+                    for (c = col; c < col + wp; c += CONVRNN__VL) {
+                        const int nn = col + wp - c < CONVRNN__VL ? col + wp - c : CONVRNN__VL;
+                        convrnn__vf acc = convrnn__vldn(dbt + c, nn);
+                        for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(dy + (size_t)(c0 + k) * Co + c, nn));
+                        convrnn__vstn(dbt + c, acc, nn);
+                    }
+                }
             for (tile = t0; tile < t1; tile++) {
                 const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
                 ptrdiff_t o[CONVRNN__MRMAX];
@@ -2847,8 +2879,23 @@ CONVRNN__OMP_DYN(nthr > 1)
                 for (i = 0; i < MR; i++) o[i] = ro[i < mrv ? r0 + i : r0];
                 for (pp = p0; pp < p1; pp++) {
                     const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
-                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dw + (size_t)(r0 + i) * Co + col : NULL;
+                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
                     convrnn__ukr_bo(MR, nvp, kc, pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
+                }
+            }
+        }
+    }
+    if (KS > 1) {   /* dw += part[0] + part[1] + ... in this order (row R: db) */
+CONVRNN__OMP_STATIC(nthr > 1)
+        for (r = 0; r <= R; r++) {
+            float *dr = r < R ? dw + (size_t)r * Co : db;
+            int q, c;
+            if (!dr) continue;
+            for (q = 0; q < KS; q++) {
+                const float *pr = part + ((size_t)q * (R + 1) + r) * Co;
+                for (c = 0; c < Co; c += CONVRNN__VL) {
+                    const int nn = Co - c < CONVRNN__VL ? Co - c : CONVRNN__VL;
+                    convrnn__vstn(dr + c, convrnn__vadd(convrnn__vldn(dr + c, nn), convrnn__vldn(pr + c, nn)), nn);
                 }
             }
         }
@@ -3844,7 +3891,7 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
-        if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
     }

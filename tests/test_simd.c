@@ -232,6 +232,7 @@ static void test_conv(void) {
         { 2, 4, 4, 32, 50, 2, 1, 1, 1, 0 },   /* imnetds-like VALID 2x2 */
         { 1, 13, 11, 8, 12, 5, 3, 0, 1, 0 },  /* stride 3 */
         { 2, 12, 12, 1, 16, 3, 1, 0, 1, 0 },  /* one input channel */
+        { 4, 64, 64, 3, 16, 3, 1, 0, 1, 1 },  /* 16384 pixels, small filter: weight gradient in pixel splits */
         { 2, 16, 16, 32, 32, 3, 1, 0, 1, 1 }, /* big enough for the threads */
         { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },
         { 2, 20, 20, 3, 24, 7, 2, 0, 1, 1 },
