@@ -3035,8 +3035,8 @@ CONVRNN__OMP_DYN(work > CONVRNN__PAR_FLOPS && ncv > 1)
    Chunked loops over flat arrays: every element is independent, so any split gives the same
    bits; chunks go to threads above CONVRNN__EW_PAR elements. Reductions (gradients of broadcast
    operands) are not split. */
-#define CONVRNN__EW_CHUNK 16384
-#define CONVRNN__EW_PAR 131072
+#define CONVRNN__EW_CHUNK 8192
+#define CONVRNN__EW_PAR 32768
 
 static void convrnn__sact_fwd_r(int a, const float *x, float *y, size_t n) {
     size_t i = 0;
