@@ -118,7 +118,7 @@ static int conv_once(const layer *L, int n, convrnn_backend be, int bwd, const c
     convrnn_tape *tp = &g_tape[bwd ? 1 : 0];
     convrnn_tensor *X, *W, *B, *Y;
     int dw[4], db[1], ok;
-    double t0, t1, t2;
+    double t0, t1, t2, t3;
     size_t i;
     if (!g_tape_init[bwd ? 1 : 0]) { convrnn_tape_init(tp, bwd); g_tape_init[bwd ? 1 : 0] = 1; }
     convrnn_tape_reset(tp);
@@ -131,15 +131,17 @@ static int conv_once(const layer *L, int n, convrnn_backend be, int bwd, const c
     t0 = now_s();
     Y = convrnn_conv2d(&t, X, W, B, L->s, L->valid ? CONVRNN_VALID : CONVRNN_SAME);
     t1 = now_s();
-    if (Y && bwd) {
+    t2 = t3 = t1;
+    if (Y && bwd) {   /* the output gradient is set outside the timed region */
         for (i = 0; i < Y->size; i++) Y->grad[i] = (convrnn_real)((double)((i * 7919) % 1000) / 1000.0 - 0.5);
+        t2 = now_s();
         convrnn_tape_backward_seeded(&t);
+        t3 = now_s();
     }
-    t2 = now_s();
     ok = convrnn_tape_status(&t) == CONVRNN_OK && Y != NULL;
     if (!ok) fprintf(stderr, "%s: %s\n", L->name, t.err.msg);
     out->t_fwd = t1 - t0;
-    out->t_all = t2 - t0;
+    out->t_all = (t1 - t0) + (t3 - t2);
     if (ok && keep) {
         out->ny = Y->size; out->nx = X->size; out->nw = W->size;
         out->y = (convrnn_real *)malloc(Y->size * sizeof(convrnn_real));
