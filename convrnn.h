@@ -1510,6 +1510,7 @@ CONVRNNDEF void convrnn_synth_ost_free(convrnn_synth_ost *s);
 #define CONVRNN_MALLOC(ctx, sz) ((void)(ctx), malloc(sz))
 #define CONVRNN_REALLOC(ctx, p, sz) ((void)(ctx), realloc(p, sz))
 #define CONVRNN_FREE(ctx, p) ((void)(ctx), free(p))
+#define CONVRNN__LIBC_CALLOC 1 /* libc's calloc maps fresh zero pages lazily: big, unused blocks cost nothing */
 #else
 #error "convrnn.h: define all of CONVRNN_MALLOC, CONVRNN_REALLOC and CONVRNN_FREE, or none"
 #endif
@@ -1614,8 +1615,13 @@ CONVRNNDEF void *convrnn_calloc(void *ctx, size_t count, size_t size) {
     size_t n;
     void *p;
     if (!convrnn_size_mul(count, size, &n)) return NULL;
+#ifdef CONVRNN__LIBC_CALLOC
+    (void)ctx;
+    p = n ? calloc(count, size) : calloc(1, 1);
+#else
     p = CONVRNN_MALLOC(ctx, n ? n : 1);
     if (p) memset(p, 0, n);
+#endif
     return p;
 }
 CONVRNNDEF void convrnn_free(void *ctx, void *p) { if (p) CONVRNN_FREE(ctx, p); }
@@ -7922,7 +7928,7 @@ static int convrnn__pinit(convrnn__lp *p, const char *v, convrnn_init *out) {
     if (!strncmp(v, "uniform:", 8)) {
         out->kind = CONVRNN_INIT_UNIFORM;
         out->a = strtod(v + 8, &end);
-        if (*end != ':') return convrnn__perr(p, "initializer '%.40s': expected uniform:A:B%s", v, "");
+        if (end == v + 8 || *end != ':' || !(out->a - out->a == 0)) return convrnn__perr(p, "initializer '%.40s': expected uniform:A:B with finite A and B%s", v, "");
         return convrnn__pdbl(p, end + 1, &out->b);
     }
     return convrnn__perr(p, "unknown initializer '%.40s'%s", v, "");
@@ -7993,7 +7999,7 @@ static int convrnn__pcell(convrnn__lp *p, char **tok, int nt, convrnn_cell_confi
 #define CONVRNN__D(name, dst) else if (!strcmp(k, name)) ok = convrnn__pdbl(p, v, &(dst))
 #define CONVRNN__A(name, dst) else if (!strcmp(k, name)) ok = convrnn__pact(p, v, &(dst))
         if (0) {}
-        CONVRNN__I("out", c->out_depth, 1, 1 << 16);
+        CONVRNN__I("out", c->out_depth, 0, 1 << 16); /* 0: a cell that keeps its input depth (identity, timedecay) */
         CONVRNN__I("k", c->k, 1, 64);
         CONVRNN__D("forget_bias", c->forget_bias);
         CONVRNN__I("layer_norm", c->layer_norm, 0, 1);

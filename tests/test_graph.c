@@ -296,6 +296,9 @@ static void test_bad_text(void) {
         { "convrnn-graph 1\nnode a\n  pre conv k=3 out=4 scope=p w=w init=he\n", 3, "initializer" },
         { "convrnn-graph 1\nnode a\n  cell rgc out=4 fb_entry=side\n", 3, "fb_entry" },
         { "convrnn-graph 1\nnode a/b\n", 2, "character" },
+        { "convrnn-graph 1\nnode a\n  cell gru out=3 init=uniform:nan:1\n", 3, "finite" },
+        { "convrnn-graph 1\nnode a\n  cell gru out=3 init=uniform::1\n", 3, "uniform:A:B" },
+        { "convrnn-graph 1\nnode a\n  cell gru out=0\n", 3, "needs out=" },
     };
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -306,6 +309,15 @@ static void test_bad_text(void) {
         CHECKF(convrnn_graph_parse(bad[i].text, strlen(bad[i].text), &g, &e) == CONVRNN_ERR_FORMAT, "case %zu accepted", i);
         snprintf(want, sizeof want, "line %d", bad[i].line);
         CHECKF(strstr(e.msg, want) && strstr(e.msg, bad[i].what), "case %zu: message '%s' (want %s, %s)", i, e.msg, want, bad[i].what);
+    }
+    {   /* a cell without out= (timedecay keeps its input depth) writes out=0 and reads back equal */
+        const char *t = "convrnn-graph 1\ninput 4 4 2\nclasses 2\nsteps 2 2\nnode a\n  cell timedecay\n  post gap\n  post fc out=2 scope=f w=w\n";
+        convrnn_graph_spec g, h;
+        char *txt = NULL;
+        CHECK(convrnn_graph_parse(t, strlen(t), &g, NULL) == CONVRNN_OK);
+        CHECK(convrnn_graph_to_text(&g, &txt, NULL) == CONVRNN_OK);
+        CHECK(txt && convrnn_graph_parse(txt, strlen(txt), &h, NULL) == CONVRNN_OK && convrnn_graph_equal(&g, &h));
+        convrnn_free(NULL, txt);
     }
     {   /* structural errors found when building */
         convrnn_graph_spec g;
