@@ -6,6 +6,10 @@ CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
 ARCH    ?=
 LDLIBS  ?= -lm
 BUILD   ?= build
+# build the test binaries in parallel (one job per core) unless -j was given
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 # OpenMP: on unless NO_OMP=1 (probed: off if the compiler lacks it)
 ifeq ($(NO_OMP),1)
   OMPFLAGS :=

@@ -5,7 +5,8 @@
 # "N passed, M failed" line as tests/run.sh does. Independent of the Makefile.
 #   needs: apt-get install -y gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 #   usage: sh tests/run_neon.sh [test_name ...]      (default: every tests/test_*.c)
-#   env:   CC_AARCH64 (aarch64-linux-gnu-gcc), QEMU_AARCH64 (qemu-aarch64), BUILD_NEON (build-neon)
+#   env:   CC_AARCH64 (aarch64-linux-gnu-gcc), QEMU_AARCH64 (qemu-aarch64), BUILD_NEON (build-neon),
+#          JOBS (tests built and run at once; default one per core)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 CC=${CC_AARCH64:-aarch64-linux-gnu-gcc}
@@ -33,20 +34,25 @@ else
 fi
 
 if [ $# -gt 0 ]; then names="$*"; else names=$(for f in tests/test_*.c; do basename "$f" .c; done); fi
+# build and run the tests JOBS at a time (default: one per core); each writes $OUT/NAME.out and .rc
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+export CC QEMU OUT CFLAGS
+for name in $names; do echo "$name"; done | xargs -P "$JOBS" -I{} sh -c '
+  name={}
+  rm -f "$OUT/$name.out" "$OUT/$name.rc"
+  if ! $CC $CFLAGS -o "$OUT/$name" "tests/$name.c" -lm >"$OUT/$name.log" 2>&1; then
+    echo "$name: does not compile for aarch64 (see $OUT/$name.log)" >"$OUT/$name.out"; echo 99 >"$OUT/$name.rc"; exit 0
+  fi
+  "$QEMU" "$OUT/$name" >"$OUT/$name.out" 2>&1; echo $? >"$OUT/$name.rc"'
 pass=0; fail=0
 for name in $names; do
-  src="tests/$name.c"
-  if ! "$CC" $CFLAGS -o "$OUT/$name" "$src" -lm >"$OUT/$name.log" 2>&1; then
-    echo "$name: does not compile for aarch64 (see $OUT/$name.log)"
-    fail=$((fail+1)); continue
-  fi
-  out=$("$QEMU" "$OUT/$name" 2>&1); rc=$?
+  out=$(cat "$OUT/$name.out" 2>/dev/null); rc=$(cat "$OUT/$name.rc" 2>/dev/null || echo 98)
   printf '%s\n' "$out"
   line=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
   if [ -z "$line" ]; then echo "$name: no result line (rc=$rc)"; fail=$((fail+1)); continue; fi
   p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
   pass=$((pass+p)); fail=$((fail+f))
-  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then echo "$name: exit status $rc"; fail=$((fail+1)); fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then echo "$name: exit status $rc"; fail=$((fail+1)); fi
 done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
