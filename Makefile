@@ -39,9 +39,9 @@ test: $(TESTS) $(BUILD)/convrnn
 	@echo "build: $$($(BUILD)/convrnn version 2>/dev/null)"
 	@sh tests/run.sh $(TESTS)
 
-# the same suite under AddressSanitizer + UBSan
+# the same suite under AddressSanitizer + UBSan, with op outputs poisoned (NaN) before the op writes them
 test-asan:
-	$(MAKE) test BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	$(MAKE) test BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCONVRNN_DEBUG_POISON"
 
 # C++ and CONVRNN_STATIC compile checks
 test-cxx: | $(BUILD)

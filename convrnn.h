@@ -871,6 +871,15 @@ typedef struct convrnn_stimulus {
 } convrnn_stimulus;
 CONVRNNDEF convrnn_stimulus convrnn_stimulus_make(const convrnn_real *images, int n, int h, int w, int c,
                                                   int T, int image_off);
+/* The presentation presets of the released code (spec 2.3), as (T, image_off):
+     "default"   the model's training presentation, g->T and g->image_off (16/12 for the shallow
+                 models, 17/12 for the intermediate ones, a constant image for the _t22 / _t30 ones)
+     "neural"    26 steps, image off after step 10 (100 ms on in a 260 ms trial), the comparison to
+                 neural and behavioural data
+     "constant"  g->T steps of the image (image_off = T)
+   An unknown name gives CONVRNN_ERR_ARG with the list of names in err. */
+CONVRNNDEF convrnn_status convrnn_stimulus_preset(const convrnn_graph_spec *g, const char *name, int *T, int *image_off,
+                                                  convrnn_error *err);
 
 /* Unroll: outs[t * n_nodes + v] receives node v's output at step t, for every t < T (caller array
    of T * spec.n_nodes pointers; tensors live on the tape). Runs at the stimulus's own size. */
@@ -3383,7 +3392,11 @@ static void *convrnn__fail(convrnn_tape *t, convrnn_status s, const char *fmt, .
 }
 
 /* Zeroed, 64-byte aligned memory from the tape's arena (valid until reset/free). */
-static void *convrnn__talloc(convrnn_tape *t, size_t bytes) {
+static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero);
+static void *convrnn__talloc(convrnn_tape *t, size_t bytes) { return convrnn__talloc_z(t, bytes, 1); }
+/* zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
+   with NaN instead, so that a kernel that reads before it writes shows in the tests. */
+static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
     int i;
     size_t need;
     bytes = (bytes + CONVRNN__ALIGN - 1) & ~(size_t)(CONVRNN__ALIGN - 1);
@@ -3395,7 +3408,10 @@ static void *convrnn__talloc(convrnn_tape *t, size_t bytes) {
             t->cur_chunk = i;
             t->bytes_in_use += bytes;
             if (t->bytes_in_use > t->peak_bytes) t->peak_bytes = t->bytes_in_use;
-            memset(p, 0, bytes);
+            if (zero) memset(p, 0, bytes);
+#ifdef CONVRNN_DEBUG_POISON
+            else memset(p, 0xff, bytes); /* all-ones bytes: a quiet NaN in float and double */
+#endif
             return p;
         }
     }
@@ -3419,7 +3435,7 @@ static void *convrnn__talloc(convrnn_tape *t, size_t bytes) {
         t->n_chunks++;
         t->cur_chunk = t->n_chunks - 1;
     }
-    return convrnn__talloc(t, bytes);
+    return convrnn__talloc_z(t, bytes, zero);
 }
 
 static int convrnn__tensor_ok(const convrnn_tensor *x) { return x != NULL; }
@@ -3444,7 +3460,7 @@ static convrnn_tensor *convrnn__new(convrnn_tape *t, int rank, int d0, int d1, i
     x->rank = rank;
     memcpy(x->d, d, sizeof d);
     x->size = n;
-    x->data = (convrnn_real *)convrnn__talloc(t, bytes);
+    x->data = (convrnn_real *)convrnn__talloc_z(t, bytes, 0); /* every op writes its whole output */
     if (!x->data) return NULL;
     if (with_grad && t->grad_enabled) {
         x->grad = (convrnn_real *)convrnn__talloc(t, bytes);
@@ -3489,7 +3505,9 @@ static int convrnn__any_grad(convrnn_tensor *a, convrnn_tensor *b, convrnn_tenso
 }
 
 CONVRNNDEF convrnn_tensor *convrnn_tape_zeros(convrnn_tape *t, int n, int h, int w, int c, int need_grad) {
-    return CONVRNN__NEW4(t, n, h, w, c, need_grad);
+    convrnn_tensor *x = CONVRNN__NEW4(t, n, h, w, c, need_grad);
+    if (x) memset(x->data, 0, x->size * sizeof(convrnn_real));
+    return x;
 }
 CONVRNNDEF convrnn_tensor *convrnn_tape_input(convrnn_tape *t, int n, int h, int w, int c,
                                              const convrnn_real *data, int need_grad) {
@@ -3509,12 +3527,13 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_input_nd(convrnn_tape *t, int rank, cons
     for (i = 0; i < 4; i++) d[i] = i < rank ? dims[i] : 1;
     x = convrnn__new(t, rank, d[0], d[1], d[2], d[3], need_grad);
     if (x && data) memcpy(x->data, data, x->size * sizeof(convrnn_real));
+    else if (x) memset(x->data, 0, x->size * sizeof(convrnn_real));
     return x;
 }
 CONVRNNDEF convrnn_tensor *convrnn_tape_fill(convrnn_tape *t, int n, int h, int w, int c, convrnn_real v) {
     convrnn_tensor *x = CONVRNN__NEW4(t, n, h, w, c, 0);
     size_t i;
-    if (x && v != 0) for (i = 0; i < x->size; i++) x->data[i] = v;
+    if (x) for (i = 0; i < x->size; i++) x->data[i] = v;
     return x;
 }
 
@@ -8593,6 +8612,16 @@ CONVRNNDEF convrnn_stimulus convrnn_stimulus_make(const convrnn_real *images, in
     memset(&s, 0, sizeof s);
     s.images = images; s.n = n; s.h = h; s.w = w; s.c = c; s.T = T; s.image_off = image_off; s.blank = 0.5;
     return s;
+}
+
+CONVRNNDEF convrnn_status convrnn_stimulus_preset(const convrnn_graph_spec *g, const char *name, int *T, int *image_off,
+                                                  convrnn_error *err) {
+    if (!g || !name || !T || !image_off) return convrnn_error_set(err, CONVRNN_ERR_ARG, "stimulus_preset: NULL argument");
+    if (!strcmp(name, "default")) { *T = g->T; *image_off = g->image_off; }
+    else if (!strcmp(name, "neural")) { *T = 26; *image_off = 10; }
+    else if (!strcmp(name, "constant")) { *T = g->T; *image_off = g->T; }
+    else return convrnn_error_set(err, CONVRNN_ERR_ARG, "unknown stimulus preset '%.64s' (default, neural, constant)", name);
+    return CONVRNN_OK;
 }
 
 #define CONVRNN__MP(i) convrnn_params_tensor(&m->params, (i))

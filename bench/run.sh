@@ -29,6 +29,11 @@ echo "== build: $CC -O3 -march=native -fopenmp -std=c99 bench/bench_convrnn.c"
 $CC -O3 -march=native -fopenmp -std=c99 -Wall -Wextra -I. -o "$OUT/bench_convrnn" bench/bench_convrnn.c -lm || exit 1
 B="$OUT/bench_convrnn"
 TORCH=1
+if ! "$PY" -c "import torch" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian's python3-torch (the peer)"
+  (apt-get install -y -qq --no-install-recommends python3-torch python3-numpy ||
+   { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-torch python3-numpy; }) >/dev/null 2>&1
+fi
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   echo "== $PY cannot import torch: PyTorch columns stay empty"
   TORCH=0

@@ -85,11 +85,12 @@ static int dense_output(const convrnn_model *m, int v) {
 
 int cli_features(int argc, char **argv) {
     static const char *known[] = { "--model", "--weights", "--init-seed", "--input", "--steps", "--image-off", "--blank",
-                                   "--layers", "--out", "--batch", "--flat", NULL };
+                                   "--preset", "--layers", "--out", "--batch", "--flat", NULL };
     const char *model = cli_opt(argc, argv, "--model"), *weights = cli_opt(argc, argv, "--weights");
     const char *seed = cli_opt(argc, argv, "--init-seed"), *input = cli_opt(argc, argv, "--input"), *steps = cli_opt(argc, argv, "--steps");
     const char *ioff = cli_opt(argc, argv, "--image-off"), *blank = cli_opt(argc, argv, "--blank"), *layers = cli_opt(argc, argv, "--layers");
     const char *outdir = cli_opt(argc, argv, "--out"), *batch = cli_opt(argc, argv, "--batch"), *flat = cli_opt(argc, argv, "--flat");
+    const char *preset = cli_opt(argc, argv, "--preset");
     convrnn_model m;
     convrnn_array x;
     convrnn_error e;
@@ -102,13 +103,15 @@ int cli_features(int argc, char **argv) {
     memset(res, 0, sizeof res);
     convrnn_error_clear(&e);
     if (!cli_check_opts("features", argc, argv, known, NULL)) return 2;
-    if (!model || !input || !steps || !ioff || !layers || !outdir || (!weights == !seed)) {
+    if (!model || !input || (!preset && (!steps || !ioff)) || !layers || !outdir || (!weights == !seed)) {
         fprintf(stderr, "usage: convrnn features --model NAME|FILE.cfg (--weights W.safetensors | --init-seed S) --input X.npy"
-                        " --steps T --image-off K [--blank V] --layers a,b,c --out DIR [--batch B] [--flat 1]\n"
-                        "  writes DIR/<layer>.npy shaped (T, N, H, W, C), or (T, N, C) for dense layers and (T, N, H*W*C) with --flat 1\n");
+                        " (--preset default|neural|constant | --steps T --image-off K) [--blank V] --layers a,b,c --out DIR"
+                        " [--batch B] [--flat 1]\n"
+                        "  writes DIR/<layer>.npy shaped (T, N, H, W, C), or (T, N, C) for dense layers and (T, N, H*W*C) with --flat 1;\n"
+                        "  --steps / --image-off override the preset's values\n");
         return 2;
     }
-    if (!parse_int("features", "--steps", steps, 1, 10000, &T) || !parse_int("features", "--image-off", ioff, 0, 10000, &K) ||
+    if ((steps && !parse_int("features", "--steps", steps, 1, 10000, &T)) || (ioff && !parse_int("features", "--image-off", ioff, 0, 10000, &K)) ||
         (seed && !parse_int("features", "--init-seed", seed, 0, 2147483647L, &s)) ||
         (batch && !parse_int("features", "--batch", batch, 1, 4096, &B))) return 2;
     if (blank) {
@@ -118,6 +121,12 @@ int cli_features(int argc, char **argv) {
     }
     if (strlen(layers) >= sizeof list) { fprintf(stderr, "convrnn features: --layers is too long\n"); return 2; }
     if (!cli_load_model("features", model, &m)) return 1;
+    if (preset) {
+        int pT, pK;
+        if (convrnn_stimulus_preset(&m.spec, preset, &pT, &pK, &e)) { fprintf(stderr, "convrnn features: %s\n", e.msg); goto done; }
+        if (!steps) T = pT;
+        if (!ioff) K = pK;
+    }
     strcpy(list, layers);
     for (tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         v = convrnn_model_node(&m, tok);

@@ -277,6 +277,32 @@ static void test_memory_decay_scalars(void) {
     convrnn_model_free(&m);
 }
 
+/* The presentation presets of spec 2.3 */
+static void test_presets(void) {
+    static const struct { const char *model, *preset; int T, off; } want[] = {
+        { "rgc_shallow", "default", 16, 12 }, { "rgc_intermediate", "default", 17, 12 },
+        { "rgc_intermediate_t22_tmaxconf", "default", 22, 22 }, { "ugrnn_intermediate_t30", "default", 30, 30 },
+        { "lstm_shallow", "neural", 26, 10 }, { "rgc_intermediate", "neural", 26, 10 },
+        { "gru_shallow", "constant", 16, 16 },
+    };
+    size_t i;
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        convrnn_graph_spec g;
+        int T = -1, off = -1;
+        CHECK(convrnn_zoo_spec(want[i].model, &g, NULL) == CONVRNN_OK);
+        CHECK(convrnn_stimulus_preset(&g, want[i].preset, &T, &off, NULL) == CONVRNN_OK);
+        CHECKF(T == want[i].T && off == want[i].off, "%s %s: T %d image_off %d", want[i].model, want[i].preset, T, off);
+    }
+    {
+        convrnn_graph_spec g;
+        convrnn_error e;
+        int T = -1, off = -1;
+        convrnn_error_clear(&e);
+        CHECK(convrnn_zoo_spec("rgc_shallow", &g, NULL) == CONVRNN_OK);
+        CHECK(convrnn_stimulus_preset(&g, "training", &T, &off, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "neural") && T == -1);
+    }
+}
+
 static void test_bad_text(void) {
     static const struct { const char *text; int line; const char *what; } bad[] = {
         { "", 1, "convrnn-graph" },
@@ -374,6 +400,7 @@ int main(void) {
     test_weights_roundtrip();
     test_memory_decay_scalars();
     test_bad_text();
+    test_presets();
     test_any_size_and_nan();
     return TEST_END("graph");
 }
