@@ -23,6 +23,8 @@
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
+     CONVRNN_DEBUG_POISON    fill every op's output buffer with NaN before the op writes it (tests:
+                             a kernel that reads its output before writing it shows as NaN)
 
    TABLE OF CONTENTS (search for the tag in brackets)
      [DOC-MATH]    the equations of every cell, gate orders, bias conventions
