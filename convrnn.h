@@ -3393,10 +3393,8 @@ static void *convrnn__fail(convrnn_tape *t, convrnn_status s, const char *fmt, .
     return NULL;
 }
 
-/* Zeroed, 64-byte aligned memory from the tape's arena (valid until reset/free). */
-static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero);
-static void *convrnn__talloc(convrnn_tape *t, size_t bytes) { return convrnn__talloc_z(t, bytes, 1); }
-/* zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
+/* 64-byte aligned memory from the tape's arena (valid until reset/free), zeroed when zero is set.
+   zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
    with NaN instead, so that a kernel that reads before it writes shows in the tests. */
 static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
     int i;
@@ -3439,6 +3437,7 @@ static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
     }
     return convrnn__talloc_z(t, bytes, zero);
 }
+static void *convrnn__talloc(convrnn_tape *t, size_t bytes) { return convrnn__talloc_z(t, bytes, 1); }
 
 static int convrnn__tensor_ok(const convrnn_tensor *x) { return x != NULL; }
 
@@ -7939,18 +7938,21 @@ static int convrnn__pact(convrnn__lp *p, const char *v, convrnn_act *out) {
     return 1;
 }
 static int convrnn__pinit(convrnn__lp *p, const char *v, convrnn_init *out) {
-    char *end;
     memset(out, 0, sizeof *out);
     if (!strcmp(v, "zero")) { out->kind = CONVRNN_INIT_ZERO; return 1; }
     if (!strcmp(v, "glorot")) { out->kind = CONVRNN_INIT_GLOROT_UNIFORM; return 1; }
     if (!strncmp(v, "const:", 6)) { out->kind = CONVRNN_INIT_CONST; return convrnn__pdbl(p, v + 6, &out->a); }
     if (!strncmp(v, "normal:", 7)) { out->kind = CONVRNN_INIT_NORMAL; return convrnn__pdbl(p, v + 7, &out->a); }
     if (!strncmp(v, "varscale:", 9)) { out->kind = CONVRNN_INIT_VARSCALE; return convrnn__pdbl(p, v + 9, &out->a); }
-    if (!strncmp(v, "uniform:", 8)) {
+    if (!strncmp(v, "uniform:", 8)) {   /* A and B each pass the same finite-number check */
+        const char *colon = strchr(v + 8, ':');
+        char a[64];
         out->kind = CONVRNN_INIT_UNIFORM;
-        out->a = strtod(v + 8, &end);
-        if (end == v + 8 || *end != ':' || !(out->a - out->a == 0)) return convrnn__perr(p, "initializer '%.40s': expected uniform:A:B with finite A and B%s", v, "");
-        return convrnn__pdbl(p, end + 1, &out->b);
+        if (!colon || colon == v + 8 || (size_t)(colon - (v + 8)) >= sizeof a)
+            return convrnn__perr(p, "initializer '%.40s': expected uniform:A:B%s", v, "");
+        memcpy(a, v + 8, (size_t)(colon - (v + 8)));
+        a[colon - (v + 8)] = 0;
+        return convrnn__pdbl(p, a, &out->a) && convrnn__pdbl(p, colon + 1, &out->b);
     }
     return convrnn__perr(p, "unknown initializer '%.40s'%s", v, "");
 }
