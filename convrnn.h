@@ -224,7 +224,9 @@ typedef struct convrnn_tensor {
     int d[4];              /* dims; unused trailing dims are 1 */
     size_t size;           /* product of dims */
     convrnn_real *data;
-    convrnn_real *grad;    /* NULL when no gradient flows into this tensor */
+    convrnn_real *grad;    /* NULL when no gradient flows into this tensor; see convrnn_tape_grad() */
+    int grad_lazy;         /* private (lazy_grads): the gradient is made and released by backward */
+    size_t grad_cap;       /* private: bytes of the pool block holding grad (0: none) */
 } convrnn_tensor;
 
 #define CONVRNN_N(t) ((t)->d[0])
@@ -240,7 +242,14 @@ typedef struct convrnn_tape {
     void *alloc_ctx;           /* passed to CONVRNN_MALLOC/FREE */
     convrnn_backend backend;   /* CONVRNN_BACKEND_SCALAR forces the reference kernels */
     int grad_enabled;          /* 1: record backward information (training); 0: inference */
+    int lazy_grads;            /* 1: gradients of op outputs get memory only during backward, from a pool,
+                                  and give it back as soon as the op that made them has pushed them on
+                                  (training memory is roughly the forward tensors alone). Then only
+                                  leaves (tape inputs, parameters) keep readable gradients after
+                                  backward; seed an op output through convrnn_tape_grad(). Default 0. */
     /* private */
+    void *grad_pool;           /* free gradient blocks (lazy_grads), cleared by reset */
+    convrnn_real lazy_tag;     /* the grad pointer of a lazy tensor before backward points here */
     convrnn__chunk *chunks;
     int n_chunks, cap_chunks, cur_chunk;
     convrnn__node *nodes;
@@ -270,8 +279,12 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_fill(convrnn_tape *t, int n, int h, int 
 /* Reverse sweep: seeds d(loss)/d(loss) = 1 (loss must be a 1-element tensor with a gradient) and
    accumulates gradients into every tensor and parameter that has a gradient buffer. */
 CONVRNNDEF convrnn_status convrnn_tape_backward(convrnn_tape *t, convrnn_tensor *loss);
-/* Reverse sweep with caller-set output gradients already in place (e.g. y->grad = dy). */
+/* Reverse sweep with caller-set output gradients already in place (e.g. y->grad = dy; with
+   lazy_grads, write dy into convrnn_tape_grad(t, y) instead). */
 CONVRNNDEF convrnn_status convrnn_tape_backward_seeded(convrnn_tape *t);
+/* The gradient buffer of x (NULL if no gradient flows into x): with lazy_grads, the buffer of an op
+   output is created here (zeroed) if backward has not made it yet; otherwise x->grad. */
+CONVRNNDEF convrnn_real *convrnn_tape_grad(convrnn_tape *t, convrnn_tensor *x);
 /* Peak bytes of tensor memory used since init (for the memory benchmarks). */
 CONVRNNDEF size_t convrnn_tape_peak_bytes(const convrnn_tape *t);
 
@@ -360,6 +373,10 @@ CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding 
 CONVRNNDEF convrnn_tensor *convrnn_conv2d(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
                                           convrnn_tensor *b, int stride, convrnn_padding pad);
 /* Depthwise, multiplier 1: w [kh,kw,C,1], b [C] or NULL. */
+/* act(conv2d(x, w, b)) in one op that keeps only the activated output (the backward pass gets
+   act' from it): the same values as convrnn_activate(convrnn_conv2d(...)), less memory. */
+CONVRNNDEF convrnn_tensor *convrnn_conv2d_act(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
+                                              convrnn_tensor *b, int stride, convrnn_padding pad, convrnn_act act);
 CONVRNNDEF convrnn_tensor *convrnn_depthwise_conv2d(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
                                                     convrnn_tensor *b, int stride, convrnn_padding pad);
 /* Depthwise (dw [kh,kw,Ci,1]) then pointwise (pw [1,1,Ci,Co]) then bias b [Co] or NULL. */
@@ -1780,8 +1797,17 @@ typedef __m512 convrnn__vf;
 typedef __mmask16 convrnn__vm;
 CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return _mm512_loadu_ps(p); }
 CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { _mm512_storeu_ps(p, v); }
-CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
-CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v); }
+/* Half vectors (n = 8, e.g. 8 channels) use plain 256-bit loads and stores: a masked 512-bit load
+   that overlaps a recent masked store stalls for the store to retire on some cores (measured: 8-channel
+   max pooling ran 5x slower than the AVX2 build). */
+CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) {
+    if (n == 8) return _mm512_zextps256_ps512(_mm256_loadu_ps(p));
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+}
+CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) {
+    if (n == 8) { _mm256_storeu_ps(p, _mm512_castps512_ps256(v)); return; }
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
+}
 CONVRNN__FINL convrnn__vf convrnn__vset1(float a) { return _mm512_set1_ps(a); }
 CONVRNN__FINL convrnn__vf convrnn__vzero(void) { return _mm512_setzero_ps(); }
 CONVRNN__FINL convrnn__vf convrnn__vadd(convrnn__vf a, convrnn__vf b) { return _mm512_add_ps(a, b); }
@@ -3342,6 +3368,8 @@ struct convrnn__node {
     int i[8];
     double f[2];
     void *aux;
+    convrnn_tensor **xs;   /* inputs given as a list (concat, sums, maxn, decoders) */
+    int nxs;
 };
 
 #define CONVRNN__ALIGN 64
@@ -3362,6 +3390,7 @@ CONVRNNDEF void convrnn_tape_init(convrnn_tape *t, int grad_enabled) {
 
 CONVRNNDEF void convrnn_tape_reset(convrnn_tape *t) {
     int i;
+    t->grad_pool = NULL;
     for (i = 0; i < t->n_chunks; i++) t->chunks[i].used = 0;
     t->cur_chunk = 0;
     t->n_nodes = 0;
@@ -3463,10 +3492,72 @@ static convrnn_tensor *convrnn__new(convrnn_tape *t, int rank, int d0, int d1, i
     x->size = n;
     x->data = (convrnn_real *)convrnn__talloc_z(t, bytes, 0); /* every op writes its whole output */
     if (!x->data) return NULL;
+    x->grad_lazy = 0;
+    x->grad_cap = 0;
     if (with_grad && t->grad_enabled) {
-        x->grad = (convrnn_real *)convrnn__talloc(t, bytes);
-        if (!x->grad) return NULL;
+        if (t->lazy_grads) {
+            x->grad = &t->lazy_tag;   /* "a gradient will flow here"; memory comes in backward */
+            x->grad_lazy = 1;
+        } else {
+            x->grad = (convrnn_real *)convrnn__talloc(t, bytes);
+            if (!x->grad) return NULL;
+        }
     }
+    return x;
+}
+
+/* ---- the backward pool (lazy_grads): released gradient blocks keep {next, bytes} in their first
+   bytes; a request takes the smallest free block that fits and is at most twice the size. */
+typedef struct convrnn__gblk { struct convrnn__gblk *next; size_t bytes; } convrnn__gblk;
+static convrnn_real *convrnn__pool_get(convrnn_tape *t, size_t n, size_t *cap) {
+    size_t bytes = (n * sizeof(convrnn_real) + CONVRNN__ALIGN - 1) & ~(size_t)(CONVRNN__ALIGN - 1);
+    convrnn__gblk **pp, **best = NULL;
+    void *p;
+    for (pp = (convrnn__gblk **)&t->grad_pool; *pp; pp = &(*pp)->next)
+        if ((*pp)->bytes >= bytes && (*pp)->bytes <= 2 * bytes && (!best || (*pp)->bytes < (*best)->bytes)) {
+            best = pp;
+            if ((*pp)->bytes == bytes) break;
+        }
+    if (best) {
+        convrnn__gblk *b = *best;
+        *best = b->next;
+        *cap = b->bytes;
+        p = b;
+    } else {
+        p = convrnn__talloc_z(t, bytes, 0);
+        if (!p) return NULL;
+        *cap = bytes;
+    }
+    return (convrnn_real *)p;
+}
+static void convrnn__pool_put(convrnn_tape *t, convrnn_real *p, size_t cap) {
+    convrnn__gblk *b = (convrnn__gblk *)(void *)p;
+    b->bytes = cap;
+    b->next = (convrnn__gblk *)t->grad_pool;
+    t->grad_pool = b;
+}
+/* Give a lazy tensor its (zeroed) gradient memory; 0 on out-of-memory. */
+static int convrnn__grad_make(convrnn_tape *t, convrnn_tensor *x) {
+    convrnn_real *g;
+    if (!x || x->grad != &t->lazy_tag) return 1;
+    g = convrnn__pool_get(t, x->size, &x->grad_cap);
+    if (!g) return 0;
+    memset(g, 0, x->size * sizeof *g);
+    x->grad = g;
+    return 1;
+}
+/* After the op that made x has run its backward, x's gradient is no longer read: back to the pool. */
+static void convrnn__grad_release(convrnn_tape *t, convrnn_tensor *x) {
+    if (!x->grad_lazy || !x->grad_cap) return;
+    convrnn__pool_put(t, x->grad, x->grad_cap);
+    x->grad = &t->lazy_tag;
+    x->grad_cap = 0;
+}
+/* Tensors made by the caller (tape inputs) keep their gradients: make them now, never release. */
+static convrnn_tensor *convrnn__leaf(convrnn_tape *t, convrnn_tensor *x) {
+    if (!x || !x->grad_lazy) return x;
+    if (!convrnn__grad_make(t, x)) return NULL;
+    x->grad_lazy = 0;
     return x;
 }
 #define CONVRNN__NEW4(t, n, h, w, c, g) convrnn__new(t, 4, n, h, w, c, g)
@@ -3490,6 +3581,16 @@ static convrnn__node *convrnn__record(convrnn_tape *t, convrnn__bwd_fn fn, convr
     return nd;
 }
 
+/* The node's list inputs: a copy of xs[0..n) on the tape. 0 on out-of-memory. */
+static int convrnn__record_list(convrnn_tape *t, convrnn__node *nd, convrnn_tensor **xs, int n) {
+    convrnn_tensor **c = (convrnn_tensor **)convrnn__talloc(t, (size_t)n * sizeof *c);
+    if (!c) return 0;
+    memcpy(c, xs, (size_t)n * sizeof *xs);
+    nd->xs = c;
+    nd->nxs = n;
+    return 1;
+}
+
 /* Check inputs: NULL (an earlier failure, or a caller bug) stops the op. */
 static int convrnn__args(convrnn_tape *t, const char *op, int n, convrnn_tensor *a, convrnn_tensor *b,
                          convrnn_tensor *c) {
@@ -3506,7 +3607,7 @@ static int convrnn__any_grad(convrnn_tensor *a, convrnn_tensor *b, convrnn_tenso
 }
 
 CONVRNNDEF convrnn_tensor *convrnn_tape_zeros(convrnn_tape *t, int n, int h, int w, int c, int need_grad) {
-    convrnn_tensor *x = CONVRNN__NEW4(t, n, h, w, c, need_grad);
+    convrnn_tensor *x = convrnn__leaf(t, CONVRNN__NEW4(t, n, h, w, c, need_grad));
     if (x) memset(x->data, 0, x->size * sizeof(convrnn_real));
     return x;
 }
@@ -3515,7 +3616,7 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_input(convrnn_tape *t, int n, int h, int
     convrnn_tensor *x;
     if (t->err.status) return NULL;
     if (!data) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "tape_input: data is NULL");
-    x = CONVRNN__NEW4(t, n, h, w, c, need_grad);
+    x = convrnn__leaf(t, CONVRNN__NEW4(t, n, h, w, c, need_grad));
     if (x) memcpy(x->data, data, x->size * sizeof(convrnn_real));
     return x;
 }
@@ -3526,7 +3627,7 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_input_nd(convrnn_tape *t, int rank, cons
     if (t->err.status) return NULL;
     if (!dims || rank < 1 || rank > 4) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "tape_input_nd: rank %d outside 1..4", rank);
     for (i = 0; i < 4; i++) d[i] = i < rank ? dims[i] : 1;
-    x = convrnn__new(t, rank, d[0], d[1], d[2], d[3], need_grad);
+    x = convrnn__leaf(t, convrnn__new(t, rank, d[0], d[1], d[2], d[3], need_grad));
     if (x && data) memcpy(x->data, data, x->size * sizeof(convrnn_real));
     else if (x) memset(x->data, 0, x->size * sizeof(convrnn_real));
     return x;
@@ -3543,10 +3644,24 @@ CONVRNNDEF convrnn_status convrnn_tape_backward_seeded(convrnn_tape *t) {
     if (t->err.status) return t->err.status;
     if (!t->grad_enabled) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: tape was created without gradients");
     for (i = t->n_nodes - 1; i >= 0; i--) {
-        t->nodes[i].bwd(t, &t->nodes[i]);
+        convrnn__node *nd = &t->nodes[i];
+        if (t->lazy_grads) {
+            int k, ok = 1;
+            if (nd->out->grad == &t->lazy_tag) continue;   /* no gradient reached this output */
+            for (k = 0; k < 4; k++) ok &= convrnn__grad_make(t, nd->in[k]);
+            for (k = 0; k < nd->nxs; k++) ok &= convrnn__grad_make(t, nd->xs[k]);
+            if (!ok) return t->err.status;
+        }
+        nd->bwd(t, nd);
         if (t->err.status) return t->err.status;
+        if (t->lazy_grads) convrnn__grad_release(t, nd->out);
     }
     return CONVRNN_OK;
+}
+CONVRNNDEF convrnn_real *convrnn_tape_grad(convrnn_tape *t, convrnn_tensor *x) {
+    if (!t || !x || !x->grad) return NULL;
+    if (!convrnn__grad_make(t, x)) return NULL;
+    return x->grad;
 }
 CONVRNNDEF convrnn_status convrnn_tape_backward(convrnn_tape *t, convrnn_tensor *loss) {
     if (t->err.status) return t->err.status;
@@ -3554,6 +3669,7 @@ CONVRNNDEF convrnn_status convrnn_tape_backward(convrnn_tape *t, convrnn_tensor 
         return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: loss must be a 1-element tensor");
     if (!loss->grad)
         return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: loss does not depend on anything with a gradient");
+    if (!convrnn__grad_make(t, loss)) return t->err.status;
     loss->grad[0] += 1;
     return convrnn_tape_backward_seeded(t);
 }
@@ -4230,22 +4346,36 @@ static convrnn_real convrnn__act1(convrnn_act a, convrnn_real v) {
     default: return v;
     }
 }
-static void convrnn__act_bwd(convrnn_tape *t, convrnn__node *nd) {
-    convrnn_tensor *x = nd->in[0], *y = nd->out;
-    convrnn_act a = (convrnn_act)nd->i[0];
-    size_t i, n = x->size;
+/* gx += gy * act'(x) from the input x and output y. ELU and ReLU read only the sign of x, which the
+   output shares (x > 0 exactly when y > 0), so x = y is allowed: fused ops keep only y. */
+static void convrnn__act_grad(convrnn_tape *t, convrnn_act a, const convrnn_real *x, const convrnn_real *y,
+                              const convrnn_real *gy, convrnn_real *gx, size_t n) {
+    size_t i;
     (void)t;
-    if (!x->grad) return;
 #ifdef CONVRNN__SIMD
-    if (CONVRNN__VEC(t)) { convrnn__sact_bwd((int)a, x->data, y->data, y->grad, x->grad, n); return; }
+    if (CONVRNN__VEC(t)) { convrnn__sact_bwd((int)a, x, y, gy, gx, n); return; }
 #endif
     switch (a) {
-    case CONVRNN_ACT_ELU: for (i = 0; i < n; i++) x->grad[i] += y->grad[i] * (x->data[i] > 0 ? 1 : y->data[i] + 1); break;
-    case CONVRNN_ACT_RELU: for (i = 0; i < n; i++) x->grad[i] += x->data[i] > 0 ? y->grad[i] : 0; break;
-    case CONVRNN_ACT_SIGMOID: for (i = 0; i < n; i++) x->grad[i] += y->grad[i] * y->data[i] * (1 - y->data[i]); break;
-    case CONVRNN_ACT_TANH: for (i = 0; i < n; i++) x->grad[i] += y->grad[i] * (1 - y->data[i] * y->data[i]); break;
-    default: for (i = 0; i < n; i++) x->grad[i] += y->grad[i]; break;
+    case CONVRNN_ACT_ELU: for (i = 0; i < n; i++) gx[i] += gy[i] * (x[i] > 0 ? 1 : y[i] + 1); break;
+    case CONVRNN_ACT_RELU: for (i = 0; i < n; i++) gx[i] += x[i] > 0 ? gy[i] : 0; break;
+    case CONVRNN_ACT_SIGMOID: for (i = 0; i < n; i++) gx[i] += gy[i] * y[i] * (1 - y[i]); break;
+    case CONVRNN_ACT_TANH: for (i = 0; i < n; i++) gx[i] += gy[i] * (1 - y[i] * y[i]); break;
+    default: for (i = 0; i < n; i++) gx[i] += gy[i]; break;
     }
+}
+static void convrnn__act_bwd(convrnn_tape *t, convrnn__node *nd) {
+    convrnn_tensor *x = nd->in[0], *y = nd->out;
+    if (x->grad) convrnn__act_grad(t, (convrnn_act)nd->i[0], x->data, y->data, y->grad, x->grad, x->size);
+}
+/* y = act(y) in place */
+static void convrnn__act_inplace(convrnn_tape *t, convrnn_act a, convrnn_real *y, size_t n) {
+    size_t i;
+    (void)t;
+    if (a == CONVRNN_ACT_IDENTITY) return;
+#ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t)) { convrnn__sact_fwd((int)a, y, y, n); return; }
+#endif
+    for (i = 0; i < n; i++) y[i] = convrnn__act1(a, y[i]);
 }
 CONVRNNDEF convrnn_tensor *convrnn_activate(convrnn_tape *t, convrnn_tensor *x, convrnn_act a) {
     convrnn_tensor *y;
@@ -4262,6 +4392,37 @@ CONVRNNDEF convrnn_tensor *convrnn_activate(convrnn_tape *t, convrnn_tensor *x, 
 #endif
     for (i = 0; i < x->size; i++) y->data[i] = convrnn__act1(a, x->data[i]);
     if ((nd = convrnn__record(t, convrnn__act_bwd, y)) != NULL) { nd->in[0] = x; nd->i[0] = (int)a; }
+    return y;
+}
+
+/* ---- conv + bias + activation in one op: dz = dy act'(y) goes through a pool block */
+static void convrnn__conv_act_bwd(convrnn_tape *t, convrnn__node *nd) {
+    convrnn_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    const convrnn_act a = (convrnn_act)nd->i[0];
+    convrnn__geom g;
+    size_t cap;
+    convrnn_real *dz = convrnn__pool_get(t, y->size, &cap);
+    if (!dz) return;
+    memcpy(&g, nd->aux, sizeof g);
+    memset(dz, 0, y->size * sizeof *dz);
+    convrnn__act_grad(t, a, y->data, y->data, y->grad, dz, y->size);
+    convrnn__conv_bwd_any(t, &g, x->data, w->data, dz, x->grad, w->grad, b ? b->grad : NULL);
+    convrnn__pool_put(t, dz, cap);
+}
+CONVRNNDEF convrnn_tensor *convrnn_conv2d_act(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
+                                              convrnn_tensor *b, int stride, convrnn_padding pad, convrnn_act act) {
+    convrnn_tensor *y;
+    convrnn__node *nd;
+    if (t && !t->err.status && (unsigned)act >= CONVRNN_ACT_COUNT)
+        return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "conv2d_act: unknown activation %d", (int)act);
+    y = convrnn_conv2d(t, x, w, b, stride, pad);
+    if (!y || act == CONVRNN_ACT_IDENTITY) return y;
+    convrnn__act_inplace(t, act, y->data, y->size);
+    if (t->n_nodes > 0 && t->nodes[t->n_nodes - 1].out == y) {   /* the conv's record: make it the fused one */
+        nd = &t->nodes[t->n_nodes - 1];
+        nd->bwd = convrnn__conv_act_bwd;
+        nd->i[0] = (int)act;
+    }
     return y;
 }
 
@@ -4448,15 +4609,13 @@ CONVRNN__OMP_FOR(y->size > CONVRNN__PAR_MIN)
 }
 
 /* ---- channel concat / slice */
-typedef struct convrnn__cat { int n; convrnn_tensor **xs; } convrnn__cat;
 static void convrnn__concat_bwd(convrnn_tape *t, convrnn__node *nd) {
-    const convrnn__cat *cat = (const convrnn__cat *)nd->aux;
     convrnn_tensor *y = nd->out;
     size_t rows = y->size / (size_t)y->d[3], r;
     int i, off = 0, c;
     (void)t;
-    for (i = 0; i < cat->n; i++) {
-        convrnn_tensor *x = cat->xs[i];
+    for (i = 0; i < nd->nxs; i++) {
+        convrnn_tensor *x = nd->xs[i];
         const int C = x->d[3];
 #ifdef CONVRNN__SIMD
         if (x->grad && CONVRNN__VEC(t)) convrnn__scopy_rows(x->grad, (size_t)C, y->grad + off, (size_t)y->d[3], rows, C, 1);
@@ -4471,7 +4630,6 @@ static void convrnn__concat_bwd(convrnn_tape *t, convrnn__node *nd) {
 CONVRNNDEF convrnn_tensor *convrnn_concat(convrnn_tape *t, convrnn_tensor **xs, int n) {
     convrnn_tensor *y;
     convrnn__node *nd;
-    convrnn__cat *cat;
     int i, C = 0, off = 0, g = 0, c;
     size_t rows, r;
     if (t->err.status) return NULL;
@@ -4498,15 +4656,7 @@ CONVRNNDEF convrnn_tensor *convrnn_concat(convrnn_tape *t, convrnn_tensor **xs, 
             for (c = 0; c < Ci; c++) y->data[r * C + off + c] = xs[i]->data[r * Ci + c];
         off += Ci;
     }
-    if ((nd = convrnn__record(t, convrnn__concat_bwd, y)) != NULL) {
-        cat = (convrnn__cat *)convrnn__talloc(t, sizeof *cat);
-        if (!cat) return NULL;
-        cat->xs = (convrnn_tensor **)convrnn__talloc(t, (size_t)n * sizeof *cat->xs);
-        if (!cat->xs) return NULL;
-        cat->n = n;
-        memcpy(cat->xs, xs, (size_t)n * sizeof *xs);
-        nd->aux = cat;
-    }
+    if ((nd = convrnn__record(t, convrnn__concat_bwd, y)) != NULL && !convrnn__record_list(t, nd, xs, n)) return NULL;
     return y;
 }
 static void convrnn__slice_bwd(convrnn_tape *t, convrnn__node *nd) {
@@ -4794,10 +4944,9 @@ CONVRNNDEF convrnn_tensor *convrnn_dot_const(convrnn_tape *t, convrnn_tensor *x,
 }
 
 static void convrnn__sums_bwd(convrnn_tape *t, convrnn__node *nd) {
-    const convrnn__cat *cat = (const convrnn__cat *)nd->aux;
     int i;
     (void)t;
-    for (i = 0; i < cat->n; i++) if (cat->xs[i]->grad) cat->xs[i]->grad[0] += nd->out->grad[0];
+    for (i = 0; i < nd->nxs; i++) if (nd->xs[i]->grad) nd->xs[i]->grad[0] += nd->out->grad[0];
 }
 CONVRNNDEF convrnn_tensor *convrnn_sum_scalars(convrnn_tape *t, convrnn_tensor **xs, int n) {
     convrnn_tensor *y;
@@ -4814,15 +4963,7 @@ CONVRNNDEF convrnn_tensor *convrnn_sum_scalars(convrnn_tape *t, convrnn_tensor *
     y = convrnn__new(t, 1, 1, 1, 1, 1, g);
     if (!y) return NULL;
     y->data[0] = (convrnn_real)s;
-    if ((nd = convrnn__record(t, convrnn__sums_bwd, y)) != NULL) {
-        convrnn__cat *cat = (convrnn__cat *)convrnn__talloc(t, sizeof *cat);
-        if (!cat) return NULL;
-        cat->xs = (convrnn_tensor **)convrnn__talloc(t, (size_t)n * sizeof *cat->xs);
-        if (!cat->xs) return NULL;
-        cat->n = n;
-        memcpy(cat->xs, xs, (size_t)n * sizeof *xs);
-        nd->aux = cat;
-    }
+    if ((nd = convrnn__record(t, convrnn__sums_bwd, y)) != NULL && !convrnn__record_list(t, nd, xs, n)) return NULL;
     return y;
 }
 
@@ -5130,6 +5271,85 @@ CONVRNNDEF convrnn_status convrnn_cell_create(convrnn_cell *cell, const convrnn_
 #define CONVRNN__P(i) convrnn_params_tensor(ps, cell->p[i])
 
 /* g (.) a + (1 - g) (.) b, computed as b + g (.) (a - b) */
+/* ---- the GRU's elementwise gate math as two ops (rows = N*H*W pixels; G = [r~, z~] [rows][2D]):
+   reset   y = [u, r (.) h],      r = sig(r~ + fb)     y [rows][Cu+D]   (the candidate conv's input)
+   update  y = c + z (.) (h - c), z = sig(z~)          y [rows][D]      (= z h + (1-z) c)
+   Only y is kept; the backward pass recomputes r and z from G. One writer per output element, so
+   the row loop runs in parallel without changing any sum. */
+static void convrnn__gru_k(int vec, int upd, size_t rows, int Cu, int D, convrnn_real fb, const convrnn_real *G,
+                           const convrnn_real *h, const convrnn_real *uc, convrnn_real *y, const convrnn_real *gy,
+                           convrnn_real *gG, convrnn_real *gh, convrnn_real *guc) {
+    const int Y = upd ? D : Cu + D, off = upd ? 0 : Cu, go = upd ? D : 0, UC = upd ? D : Cu;
+    long p;
+    (void)vec;
+CONVRNN__OMP_FOR(rows * (size_t)Y > CONVRNN__PAR_MIN)
+    for (p = 0; p < (long)rows; p++) {
+        const convrnn_real *gr = G + (size_t)p * 2 * D + go, *hr = h + (size_t)p * D, *ur = uc + (size_t)p * UC;
+        int d = 0, c;
+        if (!upd) {
+            if (!gy) memcpy(y + (size_t)p * Y, ur, (size_t)Cu * sizeof *ur);
+            else if (guc) for (c = 0; c < Cu; c++) guc[(size_t)p * Cu + c] += gy[(size_t)p * Y + c];
+        }
+#ifdef CONVRNN__SIMD
+        if (vec) {
+            const convrnn__vf one = convrnn__vset1(1.0f), vfb = convrnn__vset1(fb);
+            for (; d < D; d += CONVRNN__VL) {
+                const int nn = D - d < CONVRNN__VL ? D - d : CONVRNN__VL;
+                const convrnn__vf s = convrnn__vsigmoid(upd ? convrnn__vldn(gr + d, nn) : convrnn__vadd(convrnn__vldn(gr + d, nn), vfb));
+                const convrnn__vf hv = convrnn__vldn(hr + d, nn);
+                const convrnn__vf cv = upd ? convrnn__vldn(ur + d, nn) : convrnn__vzero();
+                if (!gy) {
+                    convrnn__vstn(y + (size_t)p * Y + off + d, upd ? convrnn__vfma(s, convrnn__vsub(hv, cv), cv) : convrnn__vmul(s, hv), nn);
+                    continue;
+                } else {
+                    const convrnn__vf g = convrnn__vldn(gy + (size_t)p * Y + off + d, nn);
+                    const convrnn__vf gs = convrnn__vmul(g, upd ? convrnn__vsub(hv, cv) : hv);
+                    const convrnn__vf gw = convrnn__vmul(g, s);
+                    float *q;
+                    if (gG) { q = gG + (size_t)p * 2 * D + go + d; convrnn__vstn(q, convrnn__vadd(convrnn__vldn(q, nn), convrnn__vmul(convrnn__vmul(gs, s), convrnn__vsub(one, s))), nn); }
+                    if (gh) { q = gh + (size_t)p * D + d; convrnn__vstn(q, convrnn__vadd(convrnn__vldn(q, nn), gw), nn); }
+                    if (upd && guc) { q = guc + (size_t)p * D + d; convrnn__vstn(q, convrnn__vadd(convrnn__vldn(q, nn), convrnn__vsub(g, gw)), nn); }
+                }
+            }
+        }
+#endif
+        for (; d < D; d++) {
+            const convrnn_real s = convrnn__act1(CONVRNN_ACT_SIGMOID, upd ? gr[d] : gr[d] + fb), hv = hr[d], cv = upd ? ur[d] : 0;
+            if (!gy) {
+                y[(size_t)p * Y + off + d] = upd ? cv + s * (hv - cv) : s * hv;
+            } else {
+                const convrnn_real g = gy[(size_t)p * Y + off + d], gs = g * (upd ? hv - cv : hv), gw = g * s;
+                if (gG) gG[(size_t)p * 2 * D + go + d] += gs * s * (1 - s);
+                if (gh) gh[(size_t)p * D + d] += gw;
+                if (upd && guc) guc[(size_t)p * D + d] += g - gw;
+            }
+        }
+    }
+}
+static void convrnn__gru_bwd(convrnn_tape *t, convrnn__node *nd) {
+    convrnn_tensor *G = nd->in[0], *h = nd->in[1], *uc = nd->in[2], *y = nd->out;
+    const int upd = nd->i[1], D = nd->i[0];
+    (void)t;
+    convrnn__gru_k(CONVRNN__VEC(t), upd, h->size / (size_t)D, upd ? D : uc->d[3], D, (convrnn_real)nd->f[0], G->data, h->data,
+                   uc->data, NULL, y->grad, G->grad, h->grad, uc->grad);
+}
+/* upd = 0: reset(G, h, u, fb); upd = 1: update(G, h, c). Shapes are the cell's, checked by cell_step. */
+static convrnn_tensor *convrnn__gru_op(convrnn_tape *t, int upd, convrnn_tensor *G, convrnn_tensor *h, convrnn_tensor *uc, double fb) {
+    convrnn_tensor *y;
+    convrnn__node *nd;
+    int D;
+    if (!convrnn__args(t, upd ? "gru update" : "gru reset", 3, G, h, uc)) return NULL;
+    D = h->d[3];
+    y = CONVRNN__NEW4(t, h->d[0], h->d[1], h->d[2], upd ? D : uc->d[3] + D, convrnn__any_grad(G, h, uc, NULL));
+    if (!y) return NULL;
+    convrnn__gru_k(CONVRNN__VEC(t), upd, h->size / (size_t)D, upd ? D : uc->d[3], D, (convrnn_real)fb, G->data, h->data,
+                   uc->data, y->data, NULL, NULL, NULL, NULL);
+    if ((nd = convrnn__record(t, convrnn__gru_bwd, y)) != NULL) {
+        nd->in[0] = G; nd->in[1] = h; nd->in[2] = uc;
+        nd->i[0] = D; nd->i[1] = upd; nd->f[0] = fb;
+    }
+    return y;
+}
 static convrnn_tensor *convrnn__mix(convrnn_tape *t, convrnn_tensor *g, convrnn_tensor *a, convrnn_tensor *b) {
     return convrnn_add(t, b, convrnn_mul(t, g, convrnn_sub(t, a, b)));
 }
@@ -5286,6 +5506,12 @@ CONVRNNDEF convrnn_status convrnn_cell_step(convrnn_tape *t, const convrnn_cell 
            c = tanh(W_c*[u, r h] + b_c) (W_c [k,k,Cu+D,D]); h_t = z h + (1-z) c */
         convrnn_tensor *h = state[0], *gz, *rr, *zz, *cc;
         gz = convrnn_conv2d(t, convrnn__cat2(t, u, h), CONVRNN__P(CONVRNN__GRU_GW), CONVRNN__P(CONVRNN__GRU_GB), 1, CONVRNN_SAME);
+        if (!cfg->layer_norm) {   /* the fused gate ops: the same math, a third of the tensors */
+            cc = convrnn_conv2d_act(t, convrnn__gru_op(t, 0, gz, h, u, cfg->forget_bias), CONVRNN__P(CONVRNN__GRU_CW),
+                                    CONVRNN__P(CONVRNN__GRU_CB), 1, CONVRNN_SAME, CONVRNN_ACT_TANH);
+            state[0] = *out = convrnn__gru_op(t, 1, gz, h, cc, 0);
+            break;
+        }
         rr = convrnn_slice_channels(t, gz, 0, D);
         zz = convrnn_slice_channels(t, gz, D, D);
         if (cfg->layer_norm) {
@@ -8634,7 +8860,7 @@ static convrnn_tensor *convrnn__apply_op(convrnn_tape *t, convrnn_model *m, cons
                                          convrnn_tensor *x, convrnn_tensor *r) {
     convrnn_tensor *W = wi >= 0 ? CONVRNN__MP(wi) : NULL, *B = bi >= 0 ? CONVRNN__MP(bi) : NULL;
     switch (o->kind) {
-    case CONVRNN_OP_CONV: return convrnn_activate(t, convrnn_conv2d(t, x, W, B, o->stride, o->pad), o->act);
+    case CONVRNN_OP_CONV: return convrnn_conv2d_act(t, x, W, B, o->stride, o->pad, o->act);
     case CONVRNN_OP_FC: return convrnn_activate(t, convrnn_dense(t, x, W, B), o->act);
     case CONVRNN_OP_MAXPOOL: return convrnn_maxpool(t, x, o->k, o->stride, o->pad);
     case CONVRNN_OP_ACT: return convrnn_activate(t, x, o->act);
@@ -8815,18 +9041,23 @@ static convrnn_tensor *convrnn__dec_op(convrnn_tape *t, convrnn__dec *d) {
             }
             y->data[o] = (convrnn_real)acc;
         }
-    if ((nd = convrnn__record(t, convrnn__dec_bwd, y)) != NULL) nd->aux = d;
+    if ((nd = convrnn__record(t, convrnn__dec_bwd, y)) != NULL) {
+        nd->aux = d;
+        nd->xs = d->z;       /* the backward pass gives these gradient memory before dec_bwd runs */
+        nd->nxs = d->nz;
+        nd->in[0] = d->beta;
+        nd->in[1] = d->alpha;
+    }
     return y;
 }
 
 /* elementwise maximum of n same-shaped tensors (first on ties); gradient to the winner */
 static void convrnn__maxn_bwd(convrnn_tape *t, convrnn__node *nd) {
-    const convrnn__cat *cat = (const convrnn__cat *)nd->aux;
-    const int *win = (const int *)nd->in[0];
+    const int *win = (const int *)nd->aux;
     size_t i;
     (void)t;
     for (i = 0; i < nd->out->size; i++) {
-        convrnn_tensor *x = cat->xs[win[i]];
+        convrnn_tensor *x = nd->xs[win[i]];
         if (x->grad) x->grad[i] += nd->out->grad[i];
     }
 }
@@ -8847,14 +9078,8 @@ static convrnn_tensor *convrnn__maxn(convrnn_tape *t, convrnn_tensor **xs, int n
         y->data[i] = xs[b]->data[i];
     }
     if ((nd = convrnn__record(t, convrnn__maxn_bwd, y)) != NULL) {
-        convrnn__cat *cat = (convrnn__cat *)convrnn__talloc(t, sizeof *cat);
-        if (!cat) return NULL;
-        cat->xs = (convrnn_tensor **)convrnn__talloc(t, (size_t)n * sizeof *cat->xs);
-        if (!cat->xs) return NULL;
-        cat->n = n;
-        memcpy(cat->xs, xs, (size_t)n * sizeof *xs);
-        nd->aux = cat;
-        nd->in[0] = (convrnn_tensor *)(void *)win;
+        if (!convrnn__record_list(t, nd, xs, n)) return NULL;
+        nd->aux = win;
     }
     return y;
 }
@@ -9341,6 +9566,7 @@ CONVRNNDEF convrnn_status convrnn_trainer_init(convrnn_trainer *tr, convrnn_mode
     tr->outs = (convrnn_tensor **)convrnn_calloc(NULL, (size_t)cfg->T * m->spec.n_nodes, sizeof(convrnn_tensor *));
     if (!tr->perm || !tr->x || !tr->y || !tr->outs) { convrnn_trainer_free(tr); return convrnn_error_set(&tr->err, CONVRNN_ERR_NOMEM, "trainer_init: out of memory"); }
     convrnn_tape_init(&tr->tape, 1);
+    tr->tape.lazy_grads = 1;   /* only parameter gradients are read after backward */
     return CONVRNN_OK;
 }
 

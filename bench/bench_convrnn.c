@@ -246,6 +246,7 @@ static int trainer_init(trainer *tr, const char *model, int T) {
     tr->sgd = convrnn_sgd_default();
     tr->sgd.lr = 0.01;
     convrnn_tape_init(&tr->t, 1);
+    tr->t.lazy_grads = 1;   /* as the library trainer: op-output gradients live only during backward */
     return 1;
 }
 static void trainer_free(trainer *tr) {

@@ -5,6 +5,9 @@
      max pool SAME with a partial last window, align-corners bilinear resize;
    - determinism: GRU and RGC-median unrolls (forward + BPTT) bitwise identical with 1 and 2
      OpenMP threads; parameter initialisation a pure function of the seed;
+   - fused ops and lazy gradients: convrnn_conv2d_act equals convrnn_activate(convrnn_conv2d())
+     bitwise (values and every gradient, every activation, scalar and SIMD kernels); lazy_grads gives
+     bitwise the eager gradients, seeds through convrnn_tape_grad(), and lowers the tape's peak;
    - build info and status strings. */
 #define CONVRNN_IMPLEMENTATION
 #include "convrnn.h"
@@ -694,6 +697,107 @@ static void determinism_case(const char *name, const convrnn_cell_config *cfg, i
 #endif
 }
 
+
+/* ------------------------------------------------------------------ fused conv + act, lazy grads */
+
+/* Build x, w, b with gradients; y = act(conv(x)) fused or not; loss = sum(y * r). Returns y. */
+static convrnn_tensor *fa_build(convrnn_tape *t, int fused, convrnn_act a, convrnn_tensor **x, convrnn_tensor **w, convrnn_tensor **b,
+                                convrnn_real *r) {
+    convrnn_tensor *y;
+    size_t i;
+    *x = nd(t, 4, 2, 6, 5, 3);
+    *w = nd(t, 4, 3, 3, 3, 4);
+    *b = nd(t, 1, 4, 1, 1, 1);
+    if (*x) for (i = 0; i < (*x)->size; i++) (*x)->data[i] = (convrnn_real)(0.37 * sin(1.3 * (double)i) + (i % 13 == 0 ? 0.0 : 0.05));
+    y = fused ? convrnn_conv2d_act(t, *x, *w, *b, 1, CONVRNN_SAME, a)
+              : convrnn_activate(t, convrnn_conv2d(t, *x, *w, *b, 1, CONVRNN_SAME), a);
+    if (y) for (i = 0; i < y->size; i++) r[i] = (convrnn_real)(0.1 * (double)(i % 7) - 0.25);
+    return y;
+}
+static void test_fused_and_lazy(void) {
+    static const convrnn_act acts[5] = { CONVRNN_ACT_IDENTITY, CONVRNN_ACT_ELU, CONVRNN_ACT_RELU, CONVRNN_ACT_SIGMOID, CONVRNN_ACT_TANH };
+    convrnn_real r[2 * 6 * 5 * 4];
+    int ai, be, lazy;
+    for (be = 0; be < 2; be++)
+        for (ai = 0; ai < 5; ai++) {
+            convrnn_tape t[2];
+            convrnn_tensor *x[2], *w[2], *b[2], *y[2];
+            int f;
+            for (f = 0; f < 2; f++) {
+                convrnn_tape_init(&t[f], 1);
+                t[f].backend = be ? CONVRNN_BACKEND_SCALAR : CONVRNN_BACKEND_AUTO;
+                t[f].lazy_grads = f;   /* the fused op also runs under lazy gradients */
+                y[f] = fa_build(&t[f], f, acts[ai], &x[f], &w[f], &b[f], r);
+                CHECKF(y[f] && convrnn_tape_backward(&t[f], convrnn_dot_const(&t[f], y[f], r)) == CONVRNN_OK, "conv2d_act %s: %s",
+                       convrnn_act_name(acts[ai]), t[f].err.msg);
+            }
+            if (y[0] && y[1]) {
+                CHECKF(!memcmp(y[0]->data, y[1]->data, y[0]->size * sizeof(convrnn_real)), "conv2d_act %s (%s): values differ",
+                       convrnn_act_name(acts[ai]), be ? "scalar" : "simd");
+                CHECKF(!memcmp(x[0]->grad, x[1]->grad, x[0]->size * sizeof(convrnn_real)) &&
+                       !memcmp(w[0]->grad, w[1]->grad, w[0]->size * sizeof(convrnn_real)) &&
+                       !memcmp(b[0]->grad, b[1]->grad, b[0]->size * sizeof(convrnn_real)),
+                       "conv2d_act %s (%s): gradients differ", convrnn_act_name(acts[ai]), be ? "scalar" : "simd");
+            }
+            convrnn_tape_free(&t[0]);
+            convrnn_tape_free(&t[1]);
+        }
+    {   /* an unknown activation is refused */
+        convrnn_tape t;
+        convrnn_tensor *x, *w, *b;
+        convrnn_tape_init(&t, 1);
+        x = nd(&t, 4, 1, 4, 4, 3); w = nd(&t, 4, 3, 3, 3, 4); b = nd(&t, 1, 4, 1, 1, 1);
+        expect_tape_err(&t, convrnn_conv2d_act(&t, x, w, b, 1, CONVRNN_SAME, (convrnn_act)99), CONVRNN_ERR_ARG, "activation",
+                        "conv2d_act unknown activation");
+        convrnn_tape_free(&t);
+    }
+    {   /* lazy vs eager on a chain with a dead branch, a reused tensor and a concat; then a seeded
+           backward through convrnn_tape_grad() */
+        convrnn_real gx[2][2 * 6 * 5 * 3], gw[2][3 * 3 * 3 * 4], gs[2][3 * 3 * 3 * 4];
+        size_t peak[2];
+        for (lazy = 0; lazy < 2; lazy++) {
+            convrnn_tape t;
+            convrnn_tensor *x, *w, *b, *y, *z, *dead, *cat[2], *c, *loss, *y2;
+            convrnn_real *g;
+            size_t i;
+            convrnn_tape_init(&t, 1);
+            t.lazy_grads = lazy;
+            y = fa_build(&t, 1, CONVRNN_ACT_TANH, &x, &w, &b, r);
+            dead = convrnn_mul(&t, y, y);                          /* never reaches the loss */
+            z = convrnn_activate(&t, convrnn_mul(&t, y, y), CONVRNN_ACT_SIGMOID);
+            cat[0] = y; cat[1] = z;
+            c = convrnn_concat(&t, cat, 2);
+            c = convrnn_activate(&t, convrnn_affine(&t, c, 0.5, 0.1), CONVRNN_ACT_ELU);
+            y2 = convrnn_slice_channels(&t, c, 2, 4);
+            loss = convrnn_dot_const(&t, y2, r);
+            CHECK(dead != NULL);
+            CHECKF(loss && convrnn_tape_backward(&t, loss) == CONVRNN_OK, "lazy %d: %s", lazy, t.err.msg);
+            if (loss) {
+                memcpy(gx[lazy], x->grad, sizeof gx[0]);
+                memcpy(gw[lazy], w->grad, sizeof gw[0]);
+            }
+            peak[lazy] = convrnn_tape_peak_bytes(&t);
+            if (lazy) {
+                CHECK(x->grad_lazy == 0 && w->grad_lazy == 0);          /* leaves keep their gradients */
+                CHECK(y->grad != NULL && y->grad_cap == 0);            /* op outputs gave theirs back */
+            }
+            /* seeded: d/dy of sum(y * r) through the same graph piece, seeded via convrnn_tape_grad */
+            convrnn_tape_reset(&t);
+            y = fa_build(&t, 1, CONVRNN_ACT_SIGMOID, &x, &w, &b, r);
+            g = convrnn_tape_grad(&t, y);
+            CHECK(g != NULL);
+            if (g) for (i = 0; i < y->size; i++) g[i] = r[i];
+            CHECKF(convrnn_tape_backward_seeded(&t) == CONVRNN_OK, "seeded lazy %d: %s", lazy, t.err.msg);
+            memcpy(gs[lazy], w->grad, sizeof gs[0]);
+            CHECK(convrnn_tape_grad(&t, NULL) == NULL);
+            convrnn_tape_free(&t);
+        }
+        CHECK(!memcmp(gx[0], gx[1], sizeof gx[0]) && !memcmp(gw[0], gw[1], sizeof gw[0]));
+        CHECK(!memcmp(gs[0], gs[1], sizeof gs[0]));
+        CHECKF(peak[1] < peak[0], "lazy peak %zu, eager peak %zu", peak[1], peak[0]);
+    }
+}
+
 static void test_determinism(void) {
     convrnn_cell_config c;
     c = convrnn_cell_config_default(CONVRNN_CELL_GRU, 16);
@@ -783,5 +887,6 @@ int main(void) {
     test_hand();
     test_init_seed();
     test_determinism();
+    test_fused_and_lazy();
     return TEST_END("core");
 }

@@ -9,7 +9,8 @@
      * a tiny 3-node graph (5x5x1 input, conv + max-pool, conv + UGRNN, readout; a feedback edge
        c2 -> c1; T = 8, image_off = 5, decoder window [2, 8) = 6 steps) once per decoder, with
        loss = softmax_xent(decoded logits).
-   Parameters are random (biases nonzero), N = 2 images.
+   Parameters are random (biases nonzero), N = 2 images. Every analytic gradient is computed twice,
+   with gradient buffers made up front and with lazy_grads, and the two must agree bitwise.
 
    Piecewise decoders: max_conf, thresh, time_max, random and conv1d (max over time) select; the
    finite differences hold away from ties, so the margins of the selections are asserted. Their
@@ -106,18 +107,30 @@ static double gg_loss(gg *c) {
     return v;
 }
 
-/* analytic gradient into m.params.grads; returns the loss */
+/* analytic gradient into m.params.grads; returns the loss. Run twice: with every gradient buffer
+   made up front, then with lazy_grads (made during backward, released after use); the parameter
+   gradients must agree bitwise, and the lazy ones are the ones checked against finite differences. */
 static double gg_analytic(gg *c) {
     convrnn_tape t;
     convrnn_tensor **outs = NULL, *l;
     double v = NAN;
-    convrnn_tape_init(&t, 1);
-    convrnn_params_zero_grad(&c->m.params);
-    l = gg_build(c, &t, &outs);
-    CHECKF(l && convrnn_tape_backward(&t, l) == CONVRNN_OK, "%s: backward failed: %s", c->name, t.err.msg);
-    if (l) v = (double)l->data[0];
-    convrnn_tape_free(&t);
-    free(outs);
+    const size_t nb = c->m.params.total * sizeof(convrnn_real);
+    convrnn_real *eager = (convrnn_real *)malloc(nb ? nb : 1);
+    int lazy;
+    for (lazy = 0; lazy < 2; lazy++) {
+        convrnn_tape_init(&t, 1);
+        t.lazy_grads = lazy;
+        convrnn_params_zero_grad(&c->m.params);
+        l = gg_build(c, &t, &outs);
+        CHECKF(l && convrnn_tape_backward(&t, l) == CONVRNN_OK, "%s: backward (lazy %d) failed: %s", c->name, lazy, t.err.msg);
+        if (l) v = (double)l->data[0];
+        if (!lazy) memcpy(eager, c->m.params.grads, nb);
+        else CHECKF(memcmp(eager, c->m.params.grads, nb) == 0, "%s: lazy gradients differ from eager ones", c->name);
+        convrnn_tape_free(&t);
+        free(outs);
+        outs = NULL;
+    }
+    free(eager);
     return v;
 }
 
