@@ -30,10 +30,12 @@
      [DOC-MATH]    the equations of every cell, gate orders, bias conventions
      [DOC-LAYOUT]  shapes, layouts, padding rules, determinism guarantee, choices made
      [API-BASE]    status codes, error object, real type, allocator, PRNG, build info
-     [API-TENSOR]  tensors and the tape (reverse-mode autodiff over whole unrolls)
+     [API-TENSOR]  tensors and the tape (reverse-mode autodiff over whole unrolls; lazy_grads:
+                   gradient memory only while backward needs it)
      [API-PARAMS]  the parameter store: one block of values, one of gradients, one of optimizer state
-     [API-OPS]     conv2d, depthwise, separable, dense, bias, activations, pooling, resize,
-                   concat/split, layer norm, residual add, elementwise, softmax cross-entropy
+     [API-OPS]     conv2d (and conv2d_act, fused with its activation), depthwise, separable, dense,
+                   bias, activations, pooling, resize, concat/split, layer norm, residual add,
+                   elementwise, softmax cross-entropy
      [API-CELLS]   Time Decay, SimpleRNN, GRU, LSTM, UGRNN, IntersectionRNN, RGC (full search space)
      [API-IO]      .npy arrays, safetensors files, IDX / CIFAR-10 / shard image sets
      [API-GRAPH]   delay graphs, the model zoo, the graph text format [DOC-GRAPH-TEXT], decoders,
@@ -3280,10 +3282,29 @@ CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
                 const int kx0 = ixb < 0 ? -ixb : 0, kx1 = g->w - ixb < g->kw ? g->w - ixb : g->kw;
                 const float *xb = x + (((size_t)n * g->h + iyb) * g->w + ixb) * C;
                 const size_t o = (((size_t)n * g->oh + oy) * g->ow + ox) * C;
+                const int full2 = ky1 - ky0 == 2 && kx1 - kx0 == 2;
                 for (c = 0; c < C; c += VL) {
                     const int nn = C - c < VL ? C - c : VL;
                     convrnn__vf best = convrnn__vldn(xb + ((size_t)ky0 * g->w + kx0) * C + c, nn);
                     convrnn__vf bidx = convrnn__vset1((float)(ky0 * g->kw + kx0));   /* window ordinal */
+                    if (full2) {
+                        /* a 2x2 window by a pairwise tree (the two first compares run together). "b
+                           beats a" only when strictly greater or the first NaN, with a the earlier
+                           element, so the tree picks the element the left-to-right scan picks */
+                        const float *p0 = xb + ((size_t)ky0 * g->w + kx0) * C + c, *p1 = p0 + (size_t)g->w * C;
+                        const convrnn__vf a1 = convrnn__vldn(p0 + C, nn), b0 = convrnn__vldn(p1, nn), b1 = convrnn__vldn(p1 + C, nn);
+                        const convrnn__vm ma = convrnn__vmor(convrnn__vgt(a1, best), convrnn__vmandn(convrnn__vnan(a1), convrnn__vnan(best)));
+                        const convrnn__vm mb = convrnn__vmor(convrnn__vgt(b1, b0), convrnn__vmandn(convrnn__vnan(b1), convrnn__vnan(b0)));
+                        const convrnn__vf va = convrnn__vsel(ma, a1, best), vb = convrnn__vsel(mb, b1, b0);
+                        const convrnn__vm m = convrnn__vmor(convrnn__vgt(vb, va), convrnn__vmandn(convrnn__vnan(vb), convrnn__vnan(va)));
+                        const float k0 = (float)(ky0 * g->kw + kx0);
+                        best = convrnn__vsel(m, vb, va);
+                        if (gx) {
+                            const convrnn__vf ia = convrnn__vsel(ma, convrnn__vset1(k0 + 1), bidx);
+                            const convrnn__vf ib = convrnn__vsel(mb, convrnn__vset1(k0 + (float)g->kw + 1), convrnn__vset1(k0 + (float)g->kw));
+                            bidx = convrnn__vsel(m, ib, ia);
+                        }
+                    } else
                     for (ky = ky0; ky < ky1; ky++)
                         for (kx = ky == ky0 ? kx0 + 1 : kx0; kx < kx1; kx++) {
                             const convrnn__vf v = convrnn__vldn(xb + ((size_t)ky * g->w + kx) * C + c, nn);

@@ -1,6 +1,9 @@
 """Formats the RESULT lines of bench/run.sh (build-bench/results.txt) as markdown tables and ends
 with one line per comparison: `speedup NAME X`, X = PyTorch's median time / ours (mem_*: PyTorch's
-peak memory / ours; above 1 means convrnn.h is faster or uses less)."""
+peak memory / ours; above 1 means convrnn.h is faster or uses less).
+
+    report.py [RESULTS ...]   tables of the first file; with several files (whole runs of
+                              bench/run.sh), each speedup line is the median over the runs"""
 import sys
 
 
@@ -31,14 +34,16 @@ def f(x, fmt="%.2f"):
     return fmt % x if x is not None else "-"
 
 
-def main():
-    rows, info = parse(sys.argv[1] if len(sys.argv) > 1 else "build-bench/results.txt")
+def report(path, quiet=False):
+    """Prints the tables of one run (unless quiet) and returns its [(name, speedup)]."""
+    rows, info = parse(path)
     speedups = []
+    out = print if not quiet else (lambda *a, **k: None)
     peak = {int(r["threads"]): float(r["gflops"]) for r in rows if r["kind"] == "peak"}
-    print("machine: %s, %s cores; PyTorch %s; %s s for the whole run" % (
+    out("machine: %s, %s cores; PyTorch %s; %s s for the whole run" % (
         info.get("cpu", "?").replace("_", " "), info.get("cores", "?"), info.get("torch", "absent"), info.get("seconds", "?")))
-    print("FMA peak measured by the run: " + ", ".join("%d thread(s) %.0f GFLOP/s" % (k, v) for k, v in sorted(peak.items())))
-    print()
+    out("FMA peak measured by the run: " + ", ".join("%d thread(s) %.0f GFLOP/s" % (k, v) for k, v in sorted(peak.items())))
+    out()
 
     # ---- layers
     lay = {}
@@ -46,14 +51,14 @@ def main():
         if r["kind"] == "layer" and "fwd_ms" in r:
             lay[(r["name"], int(r["threads"]), r["impl"])] = r
         elif r["kind"] == "layer":
-            print("layer %s (%s): %s" % (r.get("name"), r.get("impl"), r.get("status")))
+            out("layer %s (%s): %s" % (r.get("name"), r.get("impl"), r.get("status")))
     names = []
     for (n, th, impl) in lay:
         if n not in names:
             names.append(n)
     threads = sorted({th for (_, th, _) in lay})
-    print("| layer (N, H, Ci->Co, k/s) | thr | fwd ours ms | fwd torch ms | fwd x | fwd+bwd ours ms | fwd+bwd torch ms | fwd+bwd x | ours GFLOP/s fwd / fwd+bwd | % of peak fwd / fwd+bwd |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    out("| layer (N, H, Ci->Co, k/s) | thr | fwd ours ms | fwd torch ms | fwd x | fwd+bwd ours ms | fwd+bwd torch ms | fwd+bwd x | ours GFLOP/s fwd / fwd+bwd | % of peak fwd / fwd+bwd |")
+    out("|---|---|---|---|---|---|---|---|---|---|")
     for n in names:
         for th in threads:
             o = lay.get((n, th, "convrnn"))
@@ -68,13 +73,13 @@ def main():
             gf, ga = float(o["fwd_gflops"]), float(o["fwdbwd_gflops"])
             pk = peak.get(th)
             desc = "%s (%s, %s, %s->%s, %s/%s)" % (n, o["n"], o["h"], o["ci"], o["co"], o["k"], o["s"])
-            print("| %s | %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %s |" % (
+            out("| %s | %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %s |" % (
                 desc, th, f(of), f(pf), f(sf), f(oa), f(pa), f(sa), gf, ga,
                 ("%.0f%% / %.0f%%" % (100 * gf / pk, 100 * ga / pk)) if pk else "-"))
             if p:
                 speedups.append(("layer_%s_fwd_t%d" % (n, th), sf))
                 speedups.append(("layer_%s_fwdbwd_t%d" % (n, th), sa))
-    print()
+    out()
 
     # ---- training step
     tr = {}
@@ -82,9 +87,9 @@ def main():
         if r["kind"] == "train" and "step_ms" in r:
             tr[(r["model"], int(r["T"]), int(r["threads"]), r["impl"])] = r
         elif r["kind"] == "train":
-            print("train %s (%s): %s" % (r.get("model"), r.get("impl"), r.get("status")))
-    print("| training step (batch 64) | T | thr | ours ms | torch ms | x |")
-    print("|---|---|---|---|---|---|")
+            out("train %s (%s): %s" % (r.get("model"), r.get("impl"), r.get("status")))
+    out("| training step (batch 64) | T | thr | ours ms | torch ms | x |")
+    out("|---|---|---|---|---|---|")
     for key in sorted({(m, T, th) for (m, T, th, _) in tr}):
         m, T, th = key
         o = tr.get((m, T, th, "convrnn"))
@@ -94,18 +99,18 @@ def main():
         os_ = float(o["step_ms"])
         ps = float(p["step_ms"]) if p else None
         x = ps / os_ if p else None
-        print("| %s | %d | %d | %s | %s | %s |" % (m, T, th, f(os_, "%.1f"), f(ps, "%.1f"), f(x)))
+        out("| %s | %d | %d | %s | %s | %s |" % (m, T, th, f(os_, "%.1f"), f(ps, "%.1f"), f(x)))
         if p:
             speedups.append(("train_%s_T%d_t%d" % (m, T, th), x))
-    print()
+    out()
 
     # ---- memory
     mem = {}
     for r in rows:
         if r["kind"] == "mem" and "peak_mb" in r:
             mem[(r["model"], int(r["T"]), r["impl"])] = r
-    print("| peak memory of a training step (batch 64) | T | ours MB (tape MB) | torch MB | torch / ours |")
-    print("|---|---|---|---|---|")
+    out("| peak memory of a training step (batch 64) | T | ours MB (tape MB) | torch MB | torch / ours |")
+    out("|---|---|---|---|---|")
     for key in sorted({(m, T) for (m, T, _) in mem}):
         m, T = key
         o = mem.get((m, T, "convrnn"))
@@ -115,12 +120,21 @@ def main():
         om = float(o["peak_mb"])
         pm = float(p["peak_mb"]) if p else None
         x = pm / om if p and om > 0 else None
-        print("| %s | %d | %.1f (%s) | %s | %s |" % (m, T, om, o.get("tape_mb", "?"), f(pm, "%.1f"), f(x)))
+        out("| %s | %d | %.1f (%s) | %s | %s |" % (m, T, om, o.get("tape_mb", "?"), f(pm, "%.1f"), f(x)))
         if p:
             speedups.append(("mem_%s_T%d" % (m, T), x))
-    print()
-    for name, x in speedups:
-        print("speedup %s %.2f" % (name, x))
+    out()
+    return speedups
+
+
+def main():
+    paths = sys.argv[1:] or ["build-bench/results.txt"]
+    runs = [report(p, quiet=i > 0) for i, p in enumerate(paths)]
+    if len(runs) > 1:
+        print("medians of %d runs:" % len(runs))
+    for name, _ in runs[0]:
+        xs = sorted(x for run in runs for n, x in run if n == name)
+        print("speedup %s %.2f" % (name, xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])))
 
 
 if __name__ == "__main__":

@@ -574,12 +574,53 @@ static void test_cells(void) {
     cell_case("rgc shallow 7x7x32 (threads)", &c, 7, 32, 32, 0, 1);
 }
 
+/* Max pooling with many ties and some NaNs: the SIMD kernels (2x2 windows take a pairwise tree)
+   must pick the same winner as the scalar left-to-right scan: NaN in the same places, the same
+   values, and the input gradient routed to the same elements (bitwise). */
+static void test_pool_ties(void) {
+    static const int ps[][6] = {   /* H, W, C, k, stride, pad */
+        { 8, 8, 8, 2, 2, 0 }, { 9, 7, 16, 2, 2, 0 }, { 7, 9, 5, 2, 2, 1 }, { 9, 9, 24, 3, 2, 0 }, { 6, 6, 8, 2, 1, 0 },
+    };
+    size_t i, j;
+    for (i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        const int *q = ps[i];
+        convrnn_tape t[2];
+        convrnn_tensor *x[2], *y[2];
+        int b, same = 1, nan_same = 1;
+        for (b = 0; b < 2; b++) {
+            convrnn_real *g;
+            convrnn_tape_init(&t[b], 1);
+            t[b].backend = b ? CONVRNN_BACKEND_SCALAR : CONVRNN_BACKEND_AUTO;
+            x[b] = convrnn_tape_zeros(&t[b], 2, q[0], q[1], q[2], 1);
+            for (j = 0; x[b] && j < x[b]->size; j++)   /* four levels: ties everywhere; every 37th a NaN */
+                x[b]->data[j] = j % 37 == 5 ? (convrnn_real)NAN : (convrnn_real)((j * 2654435761u >> 7) % 4);
+            y[b] = convrnn_maxpool(&t[b], x[b], q[3], q[4], (convrnn_padding)q[5]);
+            g = y[b] ? convrnn_tape_grad(&t[b], y[b]) : NULL;
+            for (j = 0; g && j < y[b]->size; j++) g[j] = (convrnn_real)(1 + j % 5);
+            CHECKF(g && convrnn_tape_backward_seeded(&t[b]) == CONVRNN_OK, "pool ties %zu: %s", i, t[b].err.msg);
+        }
+        if (y[0] && y[1]) {
+            for (j = 0; j < y[0]->size; j++) {
+                const int n0 = y[0]->data[j] != y[0]->data[j], n1 = y[1]->data[j] != y[1]->data[j];
+                if (n0 != n1) nan_same = 0;
+                else if (!n0 && y[0]->data[j] != y[1]->data[j]) same = 0;
+            }
+            CHECKF(nan_same && same, "maxpool ties/NaN %dx%d c%d k%d s%d: outputs differ", q[0], q[1], q[2], q[3], q[4]);
+            CHECKF(!memcmp(x[0]->grad, x[1]->grad, x[0]->size * sizeof(convrnn_real)),
+                   "maxpool ties/NaN %dx%d c%d k%d s%d: gradient routed to other elements", q[0], q[1], q[2], q[3], q[4]);
+        }
+        convrnn_tape_free(&t[0]);
+        convrnn_tape_free(&t[1]);
+    }
+}
+
 int main(void) {
     printf("simd: path %s, %s\n", convrnn_simd_path(), convrnn_build_info());
     test_conv();
     test_depthwise_dense();
     test_elementwise();
     test_pool_norm();
+    test_pool_ties();
     test_cells();
     printf("simd: largest error/tolerance ratio %.3g\n", g_worst);
     return TEST_END("simd");
