@@ -96,9 +96,11 @@
        T and image_off are parameters of convrnn_stimulus.
      - The blank after image offset is the constant 0.5 in the normalised input space (code), not a
        normalised mid-gray; convrnn_stimulus.blank changes it.
-     - Every node is computed at every step from t = 0; all steps are returned. Node l first
-       depends on the image at t = l-1; the released dictionaries start at t = l
-       (convrnn_model_layer_start gives both). Decoder windows default to [L, T).
+     - Every node is computed at every step from t = 0; all steps are returned (training and
+       convrnn_evaluate skip the node-steps the decoder's window cannot see, with identical
+       results: convrnn_model_unroll_decoded). Node l first depends on the image at t = l-1; the
+       released dictionaries start at t = l (convrnn_model_layer_start gives both). Decoder
+       windows default to [L, T).
      - Plain layers are memories with decay 0 (identity); converted checkpoints' memory_decay
        scalars are accepted when 0 and refused otherwise.
      - RGC bias conventions follow the implementation behind each checkpoint (CONVRNN_RGC_SHALLOW,
@@ -906,6 +908,13 @@ CONVRNNDEF convrnn_status convrnn_stimulus_preset(const convrnn_graph_spec *g, c
    of T * spec.n_nodes pointers; tensors live on the tape). Runs at the stimulus's own size. */
 CONVRNNDEF convrnn_status convrnn_model_unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s,
                                                convrnn_tensor **outs);
+/* The same, computing only the node-steps that the decoder's window (the readout's outputs at the
+   window's steps) depends on; the others are left NULL in outs. Every edge delays by one step, so
+   a node k edges upstream of the readout is not needed in the last k steps of the window's end.
+   convrnn_model_decode() then gives the same logits, loss and gradients as after the full unroll,
+   with less work: the trainer and convrnn_evaluate() use it. */
+CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s,
+                                                       convrnn_tensor **outs);
 /* Decoder over the readout's outputs (outs as above): logits [N,1,1,K]. rng: for the random
    decoder in training (NULL: evaluation rule). */
 CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *t, convrnn_tensor **outs, int T,
@@ -1799,14 +1808,16 @@ typedef __m512 convrnn__vf;
 typedef __mmask16 convrnn__vm;
 CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return _mm512_loadu_ps(p); }
 CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { _mm512_storeu_ps(p, v); }
-/* Half vectors (n = 8, e.g. 8 channels) use plain 256-bit loads and stores: a masked 512-bit load
-   that overlaps a recent masked store stalls for the store to retire on some cores (measured: 8-channel
-   max pooling ran 5x slower than the AVX2 build). */
+/* Whole vectors use plain loads and stores, half vectors (n = 8, e.g. 8 channels) plain 256-bit
+   ones: a masked 512-bit load that overlaps a recent masked store stalls for the store to retire on
+   some cores (measured: 8-channel max pooling ran 5x slower than the AVX2 build). */
 CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) {
+    if (n == 16) return _mm512_loadu_ps(p);
     if (n == 8) return _mm512_zextps256_ps512(_mm256_loadu_ps(p));
     return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 }
 CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) {
+    if (n == 16) { _mm512_storeu_ps(p, v); return; }
     if (n == 8) { _mm256_storeu_ps(p, _mm512_castps512_ps256(v)); return; }
     _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
 }
@@ -1825,6 +1836,7 @@ CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return _m
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm512_mask_blend_ps(m, b, a); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a | b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a & ~b); }
+CONVRNN__FINL convrnn__vm convrnn__vmand(convrnn__vm a, convrnn__vm b) { return (convrnn__vm)(a & b); }
 CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
@@ -1871,6 +1883,7 @@ CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return vc
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return vbslq_f32(m, a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return vorrq_u32(a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return vbicq_u32(a, b); }
+CONVRNN__FINL convrnn__vm convrnn__vmand(convrnn__vm a, convrnn__vm b) { return vandq_u32(a, b); }
 CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return vrndnq_f32(a); }
 CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
@@ -1908,6 +1921,7 @@ CONVRNN__FINL convrnn__vm convrnn__veq(convrnn__vf a, convrnn__vf b) { return _m
 CONVRNN__FINL convrnn__vf convrnn__vsel(convrnn__vm m, convrnn__vf a, convrnn__vf b) { return _mm256_blendv_ps(b, a, m); }
 CONVRNN__FINL convrnn__vm convrnn__vmor(convrnn__vm a, convrnn__vm b) { return _mm256_or_ps(a, b); }
 CONVRNN__FINL convrnn__vm convrnn__vmandn(convrnn__vm a, convrnn__vm b) { return _mm256_andnot_ps(b, a); }
+CONVRNN__FINL convrnn__vm convrnn__vmand(convrnn__vm a, convrnn__vm b) { return _mm256_and_ps(a, b); }
 CONVRNN__FINL convrnn__vf convrnn__vround(convrnn__vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
@@ -3111,13 +3125,13 @@ static void convrnn__sact_fwd_r(int a, const float *x, float *y, size_t n) {
     }
 }
 /* gx += gy * act'(x) with act' from the output y as the scalar kernel does */
-static void convrnn__sact_bwd_r(int a, const float *x, const float *y, const float *gy, float *gx, size_t n) {
+static void convrnn__sact_bwd_r(int a, const float *x, const float *y, const float *gy, float *gx, size_t n, int assign) {
     size_t i;
     const convrnn__vf one = convrnn__vset1(1.0f), zero = convrnn__vzero();
     for (i = 0; i < n; i += CONVRNN__VL) {
         const int r = n - i < CONVRNN__VL ? (int)(n - i) : CONVRNN__VL;
         const convrnn__vf g = r == CONVRNN__VL ? convrnn__vld(gy + i) : convrnn__vldn(gy + i, r);
-        const convrnn__vf o = r == CONVRNN__VL ? convrnn__vld(gx + i) : convrnn__vldn(gx + i, r);
+        const convrnn__vf o = assign ? zero : r == CONVRNN__VL ? convrnn__vld(gx + i) : convrnn__vldn(gx + i, r);
         convrnn__vf d;
         switch (a) {
         case CONVRNN_ACT_ELU: {
@@ -3150,13 +3164,13 @@ CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
         convrnn__sact_fwd_r(a, x + i0, y + i0, m);
     }
 }
-static void convrnn__sact_bwd(int a, const float *x, const float *y, const float *gy, float *gx, size_t n) {
+static void convrnn__sact_bwd(int a, const float *x, const float *y, const float *gy, float *gx, size_t n, int assign) {
     const long nc = (long)((n + CONVRNN__EW_CHUNK - 1) / CONVRNN__EW_CHUNK);
     long c;
 CONVRNN__OMP_STATIC(n > CONVRNN__EW_PAR)
     for (c = 0; c < nc; c++) {
         const size_t i0 = (size_t)c * CONVRNN__EW_CHUNK, m = n - i0 < CONVRNN__EW_CHUNK ? n - i0 : CONVRNN__EW_CHUNK;
-        convrnn__sact_bwd_r(a, x + i0, y + i0, gy + i0, gx + i0, m);
+        convrnn__sact_bwd_r(a, x + i0, y + i0, gy + i0, gx + i0, m, assign);
     }
 }
 
@@ -3251,7 +3265,12 @@ CONVRNN__OMP_STATIC(rows * (size_t)w > CONVRNN__EW_PAR)
         float *d = dst + (size_t)r * ld_d;
         const float *s = src + (size_t)r * ld_s;
         int j;
-        if (!add) { memcpy(d, s, (size_t)w * sizeof(float)); continue; }
+        if (!add && w > 4 * CONVRNN__VL) { memcpy(d, s, (size_t)w * sizeof(float)); continue; }
+        if (!add) {   /* short rows: vector copies (a call per row costs more than the copy) */
+            for (j = 0; j < w; j += CONVRNN__VL) convrnn__vstn(d + j, convrnn__vldn(s + j, w - j < CONVRNN__VL ? w - j : CONVRNN__VL),
+                                                               w - j < CONVRNN__VL ? w - j : CONVRNN__VL);
+            continue;
+        }
         for (j = 0; j < w; j += CONVRNN__VL) {
             const int m = w - j < CONVRNN__VL ? w - j : CONVRNN__VL;
             convrnn__vstn(d + j, convrnn__vadd(convrnn__vldn(d + j, m), convrnn__vldn(s + j, m)), m);
@@ -3297,12 +3316,19 @@ CONVRNN__OMP_STATIC(work > CONVRNN__PAR_FLOPS && ntask > 1)
                         const convrnn__vm mb = convrnn__vmor(convrnn__vgt(b1, b0), convrnn__vmandn(convrnn__vnan(b1), convrnn__vnan(b0)));
                         const convrnn__vf va = convrnn__vsel(ma, a1, best), vb = convrnn__vsel(mb, b1, b0);
                         const convrnn__vm m = convrnn__vmor(convrnn__vgt(vb, va), convrnn__vmandn(convrnn__vnan(vb), convrnn__vnan(va)));
-                        const float k0 = (float)(ky0 * g->kw + kx0);
                         best = convrnn__vsel(m, vb, va);
-                        if (gx) {
-                            const convrnn__vf ia = convrnn__vsel(ma, convrnn__vset1(k0 + 1), bidx);
-                            const convrnn__vf ib = convrnn__vsel(mb, convrnn__vset1(k0 + (float)g->kw + 1), convrnn__vset1(k0 + (float)g->kw));
-                            bidx = convrnn__vsel(m, ib, ia);
+                        if (gx) {   /* the winner's gradient += gy: the masks of the tree say which */
+                            const convrnn__vf gv = convrnn__vldn(gy + o + c, nn);
+                            float *q0 = gx + (((size_t)n * g->h + iyb + ky0) * g->w + ixb + kx0) * C + c, *q1 = q0 + (size_t)g->w * C;
+                            convrnn__vf old = convrnn__vldn(q0, nn);
+                            convrnn__vstn(q0, convrnn__vsel(convrnn__vmor(m, ma), old, convrnn__vadd(old, gv)), nn);
+                            old = convrnn__vldn(q0 + C, nn);
+                            convrnn__vstn(q0 + C, convrnn__vsel(convrnn__vmandn(ma, m), convrnn__vadd(old, gv), old), nn);
+                            old = convrnn__vldn(q1, nn);
+                            convrnn__vstn(q1, convrnn__vsel(convrnn__vmandn(m, mb), convrnn__vadd(old, gv), old), nn);
+                            old = convrnn__vldn(q1 + C, nn);
+                            convrnn__vstn(q1 + C, convrnn__vsel(convrnn__vmand(m, mb), convrnn__vadd(old, gv), old), nn);
+                            continue;
                         }
                     } else
                     for (ky = ky0; ky < ky1; ky++)
@@ -4368,14 +4394,16 @@ static convrnn_real convrnn__act1(convrnn_act a, convrnn_real v) {
     }
 }
 /* gx += gy * act'(x) from the input x and output y. ELU and ReLU read only the sign of x, which the
-   output shares (x > 0 exactly when y > 0), so x = y is allowed: fused ops keep only y. */
+   output shares (x > 0 exactly when y > 0), so x = y is allowed: fused ops keep only y.
+   assign: gx = 0 + gy * act'(x) (the same bits as adding to a zeroed gx, without reading it). */
 static void convrnn__act_grad(convrnn_tape *t, convrnn_act a, const convrnn_real *x, const convrnn_real *y,
-                              const convrnn_real *gy, convrnn_real *gx, size_t n) {
+                              const convrnn_real *gy, convrnn_real *gx, size_t n, int assign) {
     size_t i;
     (void)t;
 #ifdef CONVRNN__SIMD
-    if (CONVRNN__VEC(t)) { convrnn__sact_bwd((int)a, x, y, gy, gx, n); return; }
+    if (CONVRNN__VEC(t)) { convrnn__sact_bwd((int)a, x, y, gy, gx, n, assign); return; }
 #endif
+    if (assign) for (i = 0; i < n; i++) gx[i] = 0;
     switch (a) {
     case CONVRNN_ACT_ELU: for (i = 0; i < n; i++) gx[i] += gy[i] * (x[i] > 0 ? 1 : y[i] + 1); break;
     case CONVRNN_ACT_RELU: for (i = 0; i < n; i++) gx[i] += x[i] > 0 ? gy[i] : 0; break;
@@ -4386,7 +4414,7 @@ static void convrnn__act_grad(convrnn_tape *t, convrnn_act a, const convrnn_real
 }
 static void convrnn__act_bwd(convrnn_tape *t, convrnn__node *nd) {
     convrnn_tensor *x = nd->in[0], *y = nd->out;
-    if (x->grad) convrnn__act_grad(t, (convrnn_act)nd->i[0], x->data, y->data, y->grad, x->grad, x->size);
+    if (x->grad) convrnn__act_grad(t, (convrnn_act)nd->i[0], x->data, y->data, y->grad, x->grad, x->size, 0);
 }
 /* y = act(y) in place */
 static void convrnn__act_inplace(convrnn_tape *t, convrnn_act a, convrnn_real *y, size_t n) {
@@ -4425,8 +4453,7 @@ static void convrnn__conv_act_bwd(convrnn_tape *t, convrnn__node *nd) {
     convrnn_real *dz = convrnn__pool_get(t, y->size, &cap);
     if (!dz) return;
     memcpy(&g, nd->aux, sizeof g);
-    memset(dz, 0, y->size * sizeof *dz);
-    convrnn__act_grad(t, a, y->data, y->data, y->grad, dz, y->size);
+    convrnn__act_grad(t, a, y->data, y->data, y->grad, dz, y->size, 1);
     convrnn__conv_bwd_any(t, &g, x->data, w->data, dz, x->grad, w->grad, b ? b->grad : NULL);
     convrnn__pool_put(t, dz, cap);
 }
@@ -5306,14 +5333,19 @@ static void convrnn__gru_k(int vec, int upd, size_t rows, int Cu, int D, convrnn
 CONVRNN__OMP_FOR(rows * (size_t)Y > CONVRNN__PAR_MIN)
     for (p = 0; p < (long)rows; p++) {
         const convrnn_real *gr = G + (size_t)p * 2 * D + go, *hr = h + (size_t)p * D, *ur = uc + (size_t)p * UC;
-        int d = 0, c;
-        if (!upd) {
-            if (!gy) memcpy(y + (size_t)p * Y, ur, (size_t)Cu * sizeof *ur);
-            else if (guc) for (c = 0; c < Cu; c++) guc[(size_t)p * Cu + c] += gy[(size_t)p * Y + c];
-        }
+        int d = 0, c = 0;
 #ifdef CONVRNN__SIMD
         if (vec) {
             const convrnn__vf one = convrnn__vset1(1.0f), vfb = convrnn__vset1(fb);
+            if (!upd)   /* the u part of the reset output: a copy forward, a gradient add backward */
+                for (; c < Cu; c += CONVRNN__VL) {
+                    const int nn = Cu - c < CONVRNN__VL ? Cu - c : CONVRNN__VL;
+                    if (!gy) convrnn__vstn(y + (size_t)p * Y + c, convrnn__vldn(ur + c, nn), nn);
+                    else if (guc) {
+                        float *q = guc + (size_t)p * Cu + c;
+                        convrnn__vstn(q, convrnn__vadd(convrnn__vldn(q, nn), convrnn__vldn(gy + (size_t)p * Y + c, nn)), nn);
+                    }
+                }
             for (; d < D; d += CONVRNN__VL) {
                 const int nn = D - d < CONVRNN__VL ? D - d : CONVRNN__VL;
                 const convrnn__vf s = convrnn__vsigmoid(upd ? convrnn__vldn(gr + d, nn) : convrnn__vadd(convrnn__vldn(gr + d, nn), vfb));
@@ -5321,7 +5353,6 @@ CONVRNN__OMP_FOR(rows * (size_t)Y > CONVRNN__PAR_MIN)
                 const convrnn__vf cv = upd ? convrnn__vldn(ur + d, nn) : convrnn__vzero();
                 if (!gy) {
                     convrnn__vstn(y + (size_t)p * Y + off + d, upd ? convrnn__vfma(s, convrnn__vsub(hv, cv), cv) : convrnn__vmul(s, hv), nn);
-                    continue;
                 } else {
                     const convrnn__vf g = convrnn__vldn(gy + (size_t)p * Y + off + d, nn);
                     const convrnn__vf gs = convrnn__vmul(g, upd ? convrnn__vsub(hv, cv) : hv);
@@ -5334,6 +5365,10 @@ CONVRNN__OMP_FOR(rows * (size_t)Y > CONVRNN__PAR_MIN)
             }
         }
 #endif
+        if (!upd && c < Cu) {
+            if (!gy) memcpy(y + (size_t)p * Y, ur, (size_t)Cu * sizeof *ur);
+            else if (guc) for (; c < Cu; c++) guc[(size_t)p * Cu + c] += gy[(size_t)p * Y + c];
+        }
         for (; d < D; d++) {
             const convrnn_real s = convrnn__act1(CONVRNN_ACT_SIGMOID, upd ? gr[d] : gr[d] + fb), hv = hr[d], cv = upd ? ur[d] : 0;
             if (!gy) {
@@ -8891,8 +8926,9 @@ static convrnn_tensor *convrnn__apply_op(convrnn_tape *t, convrnn_model *m, cons
     }
 }
 
-CONVRNNDEF convrnn_status convrnn_model_unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s,
-                                               convrnn_tensor **outs) {
+/* last[v]: the last step node v is computed at (NULL: every step) */
+static convrnn_status convrnn__unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s, convrnn_tensor **outs,
+                                      const int *last) {
     const convrnn_graph_spec *g = &m->spec;
     const int n = g->n_nodes;
     convrnn__sizes sz[CONVRNN_MAX_NODES];
@@ -8933,6 +8969,7 @@ CONVRNNDEF convrnn_status convrnn_model_unroll(convrnn_model *m, convrnn_tape *t
             convrnn_tensor *ins[CONVRNN_MAX_NODES + 1], *x, *r, *f = NULL, *y;
             int ni = 0, th = rt->ff >= 0 ? sz[rt->ff].out_h : s->h, tw = rt->ff >= 0 ? sz[rt->ff].out_w : s->w;
             const int rgc = convrnn__is_rgc(nd);
+            if (last && step > last[v]) { outs[(size_t)step * n + v] = NULL; continue; }
             if (rt->ff < 0) {
                 convrnn_tensor *frame;
                 if (s->movie) {
@@ -8970,6 +9007,29 @@ CONVRNNDEF convrnn_status convrnn_model_unroll(convrnn_model *m, convrnn_tape *t
         }
     }
     return CONVRNN_OK;
+}
+CONVRNNDEF convrnn_status convrnn_model_unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s,
+                                               convrnn_tensor **outs) {
+    return convrnn__unroll(m, t, s, outs, NULL);
+}
+CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s,
+                                                       convrnn_tensor **outs) {
+    int last[CONVRNN_MAX_NODES], v, i, ws, we, changed = 1;
+    if (!m || !m->params.finalized || !s || s->T <= 0) return convrnn__unroll(m, t, s, outs, NULL);   /* its checks report */
+    we = s->T;
+    if (m->spec.decoder.type != CONVRNN_DEC_LAST && convrnn__window(m, s->T, &ws, &we) == 0) we = s->T;
+    for (v = 0; v < m->spec.n_nodes; v++) last[v] = -1;
+    last[m->readout] = we - 1;
+    /* node p feeds node v one step later: p is needed up to last[v] - 1 (a fixed point: feedback) */
+    while (changed) {
+        changed = 0;
+        for (v = 0; v < m->spec.n_nodes; v++)
+            for (i = 0; i < m->rt[v].n_preds; i++) {
+                const int p = m->rt[v].preds[i];
+                if (last[v] - 1 > last[p]) { last[p] = last[v] - 1; changed = 1; }
+            }
+    }
+    return convrnn__unroll(m, t, s, outs, last);
 }
 
 /* ---- decoders (spec 6). A decoder maps the readout logits of the window W = [s, e) to one logit
@@ -9625,7 +9685,7 @@ CONVRNNDEF convrnn_status convrnn_trainer_step(convrnn_trainer *tr, double *loss
     convrnn_params_zero_grad(&m->params);
     st = convrnn_stimulus_make(tr->x, B, tr->ds->h, tr->ds->w, tr->ds->c, c->T, c->image_off);
     st.blank = c->blank;
-    convrnn_model_unroll(m, &tr->tape, &st, tr->outs);
+    convrnn_model_unroll_decoded(m, &tr->tape, &st, tr->outs);
     logits = convrnn_model_decode(m, &tr->tape, tr->outs, c->T, c->image_off, &rng);
     L = convrnn_softmax_xent(&tr->tape, logits, tr->y);
     if (tr->tape.err.status) { tr->err = tr->tape.err; return tr->err.status; }
@@ -9721,7 +9781,7 @@ CONVRNNDEF convrnn_status convrnn_evaluate(convrnn_model *m, const convrnn_datas
         convrnn_tape_reset(&t);
         st = convrnn_stimulus_make(x, nb, ds->h, ds->w, ds->c, cfg->T, cfg->image_off);
         st.blank = cfg->blank;
-        convrnn_model_unroll(m, &t, &st, outs);
+        convrnn_model_unroll_decoded(m, &t, &st, outs);
         z = convrnn_model_decode(m, &t, outs, cfg->T, cfg->image_off, NULL);
         L = convrnn_softmax_xent(&t, z, y);
         if (t.err.status) { s = convrnn_error_set(err, t.err.status, "%s", t.err.msg); break; }

@@ -7,7 +7,11 @@
                                              of forward and of forward+backward
      bench_convrnn train MODEL T REPS        one training step (unroll, decode, softmax
                                              cross-entropy, BPTT, SGD) at batch 64: validate one step
-                                             SIMD vs scalar, warm up, median of REPS
+                                             SIMD vs scalar, and the full unroll against the decoded
+                                             one (bitwise), warm up, median of REPS of each: step_ms
+                                             as the library trainer (convrnn_model_unroll_decoded:
+                                             only the node-steps the decoder depends on, node_steps
+                                             of them), full_step_ms every node at every step
      bench_convrnn mem MODEL T               peak resident memory of the first training step of a
                                              fresh process, over the RSS after the model is built
      bench_convrnn describe MODEL            the model's layers, for bench/bench_torch.py
@@ -254,8 +258,10 @@ static void trainer_free(trainer *tr) {
     convrnn_model_free(&tr->m);
     free(tr->img); free(tr->outs);
 }
-/* forward, BPTT and (sgd) the update; returns the loss (NaN on failure) */
-static double train_step(trainer *tr, convrnn_backend be, int sgd, long step) {
+/* forward, BPTT and (sgd) the update; returns the loss (NaN on failure). full = 0: as the library
+   trainer, only the node-steps the decoder depends on (convrnn_model_unroll_decoded); 1: every
+   node at every step, as the PyTorch peer */
+static double train_step_u(trainer *tr, convrnn_backend be, int sgd, long step, int full) {
     const convrnn_graph_spec *g = &tr->m.spec;
     convrnn_stimulus s = convrnn_stimulus_make(tr->img, tr->N, g->in_h, g->in_w, g->in_c, tr->T, tr->T);
     convrnn_tensor *logits, *loss;
@@ -264,7 +270,10 @@ static double train_step(trainer *tr, convrnn_backend be, int sgd, long step) {
     convrnn_tape_reset(&tr->t);
     tr->t.backend = be;
     convrnn_params_zero_grad(&tr->m.params);
-    if (convrnn_model_unroll(&tr->m, &tr->t, &s, tr->outs)) { fprintf(stderr, "unroll: %s\n", tr->t.err.msg); return NAN; }
+    if ((full ? convrnn_model_unroll : convrnn_model_unroll_decoded)(&tr->m, &tr->t, &s, tr->outs)) {
+        fprintf(stderr, "unroll: %s\n", tr->t.err.msg);
+        return NAN;
+    }
     logits = convrnn_model_decode(&tr->m, &tr->t, tr->outs, tr->T, tr->T, NULL);
     loss = convrnn_softmax_xent(&tr->t, logits, tr->lab);
     if (!loss || convrnn_tape_backward(&tr->t, loss)) { fprintf(stderr, "backward: %s\n", tr->t.err.msg); return NAN; }
@@ -272,12 +281,13 @@ static double train_step(trainer *tr, convrnn_backend be, int sgd, long step) {
     if (sgd && convrnn_sgd_step(&tr->m.params, &tr->sgd, step, NULL, &e)) { fprintf(stderr, "sgd: %s\n", e.msg); return NAN; }
     return l;
 }
+static double train_step(trainer *tr, convrnn_backend be, int sgd, long step) { return train_step_u(tr, be, sgd, step, 0); }
 
 static void cmd_train(const char *model, int T, int reps) {
     trainer tr;
-    double ls, lv, e = 0, *ts;
+    double ls, lv, lf, e = 0, *ts, *tf;
     convrnn_real *gs;
-    int i, r;
+    int i, r, done = 0;
     if (!trainer_init(&tr, model, T)) { printf("RESULT train impl=convrnn model=%s status=FAILED\n", model); return; }
     /* validation: loss and every parameter gradient of one step, SIMD against scalar */
     ls = train_step(&tr, CONVRNN_BACKEND_SCALAR, 0, 0);
@@ -290,18 +300,29 @@ static void cmd_train(const char *model, int T, int reps) {
         if (q > e) e = q;
     }
     if (!(fabs(ls - lv) <= 1e-5 * (1 + fabs(ls)))) e = 1e30;
+    for (i = 0; i < T * tr.m.spec.n_nodes; i++) done += tr.outs[i] != NULL;
+    /* the full unroll gives bitwise the same loss and gradients */
+    memcpy(gs, tr.m.params.grads, tr.m.params.total * sizeof *gs);
+    lf = train_step_u(&tr, CONVRNN_BACKEND_AUTO, 0, 0, 1);
+    if (lf != lv || memcmp(gs, tr.m.params.grads, tr.m.params.total * sizeof *gs)) e = 1e30;
     free(gs);
     if (!(e <= 1)) { printf("RESULT train impl=convrnn model=%s T=%d status=INVALID err=%.3g\n", model, T, e); trainer_free(&tr); return; }
     ts = (double *)malloc((size_t)reps * sizeof *ts);
+    tf = (double *)malloc((size_t)reps * sizeof *tf);
     train_step(&tr, CONVRNN_BACKEND_AUTO, 1, 0);   /* warm-up */
-    for (r = 0; r < reps; r++) {
+    for (r = 0; r < reps; r++) {   /* the two variants alternate, so both see the same machine load */
         double t0 = now_s();
-        train_step(&tr, CONVRNN_BACKEND_AUTO, 1, r + 1);
+        train_step(&tr, CONVRNN_BACKEND_AUTO, 1, 2 * r + 1);
         ts[r] = now_s() - t0;
+        t0 = now_s();
+        train_step_u(&tr, CONVRNN_BACKEND_AUTO, 1, 2 * r + 2, 1);
+        tf[r] = now_s() - t0;
     }
-    printf("RESULT train impl=convrnn model=%s T=%d threads=%d batch=%d step_ms=%.2f reps=%d loss=%.6f err=%.3g tape_mb=%.1f\n", model, T,
-           nthreads(), tr.N, 1e3 * median(ts, reps), reps, lv, e, (double)convrnn_tape_peak_bytes(&tr.t) / 1048576.0);
+    printf("RESULT train impl=convrnn model=%s T=%d threads=%d batch=%d step_ms=%.2f full_step_ms=%.2f node_steps=%d/%d reps=%d "
+           "loss=%.6f err=%.3g tape_mb=%.1f\n", model, T, nthreads(), tr.N, 1e3 * median(ts, reps), 1e3 * median(tf, reps), done,
+           T * tr.m.spec.n_nodes, reps, lv, e, (double)convrnn_tape_peak_bytes(&tr.t) / 1048576.0);
     free(ts);
+    free(tf);
     trainer_free(&tr);
 }
 

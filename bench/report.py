@@ -88,8 +88,8 @@ def report(path, quiet=False):
             tr[(r["model"], int(r["T"]), int(r["threads"]), r["impl"])] = r
         elif r["kind"] == "train":
             out("train %s (%s): %s" % (r.get("model"), r.get("impl"), r.get("status")))
-    out("| training step (batch 64) | T | thr | ours ms | torch ms | x |")
-    out("|---|---|---|---|---|---|")
+    out("| training step (batch 64) | T | thr | ours ms | torch ms | x | ours, full unroll ms (node-steps run) | x, full unroll |")
+    out("|---|---|---|---|---|---|---|---|")
     for key in sorted({(m, T, th) for (m, T, th, _) in tr}):
         m, T, th = key
         o = tr.get((m, T, th, "convrnn"))
@@ -97,11 +97,16 @@ def report(path, quiet=False):
         if not o:
             continue
         os_ = float(o["step_ms"])
+        ofull = float(o["full_step_ms"]) if "full_step_ms" in o else None
         ps = float(p["step_ms"]) if p else None
         x = ps / os_ if p else None
-        out("| %s | %d | %d | %s | %s | %s |" % (m, T, th, f(os_, "%.1f"), f(ps, "%.1f"), f(x)))
+        xf = ps / ofull if p and ofull else None
+        out("| %s | %d | %d | %s | %s | %s | %s (%s) | %s |" % (m, T, th, f(os_, "%.1f"), f(ps, "%.1f"), f(x), f(ofull, "%.1f"),
+                                                             o.get("node_steps", "?"), f(xf)))
         if p:
             speedups.append(("train_%s_T%d_t%d" % (m, T, th), x))
+            if xf is not None:
+                speedups.append(("train_full_unroll_%s_T%d_t%d" % (m, T, th), xf))
     out()
 
     # ---- memory

@@ -392,6 +392,88 @@ static void test_any_size_and_nan(void) {
     convrnn_model_free(&m);
 }
 
+/* convrnn_model_unroll_decoded computes exactly the node-steps the decoder's window depends on:
+   node v is skipped (NULL) after step last[v] = (window end - 1) - (edges from v to the readout),
+   and the decoded logits, the loss and every parameter gradient equal the full unroll's bitwise.
+   Graphs: laptop_gru (a chain), small_feedback (feedback edges), and small_feedback with an avg
+   decoder over [3, T-2) (the window's end, not T, bounds the work). */
+static void decoded_case(const char *what, convrnn_graph_spec *g, int T, const int *expect_last) {
+    convrnn_model m;
+    convrnn_tape t[2];
+    convrnn_tensor **outs[2], *z[2] = { NULL, NULL };
+    float *img, *grads[2];
+    int lab[3] = { 1, 0, 2 }, k, v, step, n, N = 3;
+    size_t i, ni;
+    convrnn_rng r;
+    CHECKF(convrnn_model_create(&m, g) == CONVRNN_OK, "%s: %s", what, m.err.msg);
+    randomize(&m, 21);
+    n = g->n_nodes;
+    ni = (size_t)N * g->in_h * g->in_w * g->in_c;
+    img = (float *)malloc(ni * sizeof *img);
+    convrnn_rng_seed(&r, 4);
+    for (i = 0; i < ni; i++) img[i] = (float)convrnn_rng_normal(&r);
+    for (k = 0; k < 2; k++) {
+        convrnn_stimulus s = convrnn_stimulus_make(img, N, g->in_h, g->in_w, g->in_c, T, T - 3);
+        convrnn_tensor *L;
+        outs[k] = (convrnn_tensor **)calloc((size_t)T * n, sizeof *outs[k]);
+        grads[k] = (float *)malloc(m.params.total * sizeof(float));
+        convrnn_tape_init(&t[k], 1);
+        t[k].lazy_grads = 1;
+        convrnn_params_zero_grad(&m.params);
+        CHECKF((k ? convrnn_model_unroll_decoded : convrnn_model_unroll)(&m, &t[k], &s, outs[k]) == CONVRNN_OK, "%s: %s", what, t[k].err.msg);
+        z[k] = convrnn_model_decode(&m, &t[k], outs[k], T, T - 3, NULL);
+        L = convrnn_softmax_xent(&t[k], z[k], lab);
+        CHECKF(L && convrnn_tape_backward(&t[k], L) == CONVRNN_OK, "%s: %s", what, t[k].err.msg);
+        memcpy(grads[k], m.params.grads, m.params.total * sizeof(float));
+    }
+    for (v = 0; v < n; v++)
+        for (step = 0; step < T; step++) {
+            convrnn_tensor *a = outs[0][(size_t)step * n + v], *b = outs[1][(size_t)step * n + v];
+            if (step <= expect_last[v]) CHECKF(b && same(a, b), "%s: node %d step %d differs or is missing", what, v, step);
+            else CHECKF(b == NULL, "%s: node %d step %d computed after its last needed step %d", what, v, step, expect_last[v]);
+        }
+    CHECKF(z[0] && z[1] && same(z[0], z[1]), "%s: decoded logits differ", what);
+    CHECKF(!memcmp(grads[0], grads[1], m.params.total * sizeof(float)), "%s: gradients differ", what);
+    for (k = 0; k < 2; k++) { convrnn_tape_free(&t[k]); free(outs[k]); free(grads[k]); }
+    free(img);
+    convrnn_model_free(&m);
+}
+static void test_unroll_decoded(void) {
+    convrnn_graph_spec g;
+    convrnn_error e;
+    int last[CONVRNN_MAX_NODES], v;
+    CHECK(convrnn_zoo_spec("laptop_gru", &g, &e) == CONVRNN_OK);
+    for (v = 0; v < g.n_nodes; v++) last[v] = 9 - (g.n_nodes - 1 - v);   /* a chain: one step per edge */
+    decoded_case("laptop_gru", &g, 10, last);
+    if (convrnn_graph_load("tests/fixtures/graph/small_feedback.cfg", &g, &e) != CONVRNN_OK) {
+        CHECKF(0, "small_feedback.cfg: %s (run from the repository root)", e.msg);
+        return;
+    }
+    {   /* expected: last[v] = (window end - 1) - the shortest path (in edges) from v to the readout,
+           found here by breadth-first search over the predecessor lists */
+        convrnn_model m;
+        int dist[CONVRNN_MAX_NODES], q[CONVRNN_MAX_NODES], qh = 0, qt = 0, i, w, T;
+        CHECK(convrnn_model_create(&m, &g) == CONVRNN_OK);
+        for (v = 0; v < g.n_nodes; v++) dist[v] = -1;
+        dist[m.readout] = 0; q[qt++] = m.readout;
+        while (qh < qt) {
+            w = q[qh++];
+            for (i = 0; i < m.rt[w].n_preds; i++) {
+                const int p = m.rt[w].preds[i];
+                if (dist[p] < 0) { dist[p] = dist[w] + 1; q[qt++] = p; }
+            }
+        }
+        for (T = 7; T <= 8; T++) {
+            for (v = 0; v < g.n_nodes; v++) last[v] = dist[v] < 0 ? -1 : T - 1 - dist[v];
+            decoded_case("small_feedback (last)", &g, T, last);
+        }
+        g.decoder.type = CONVRNN_DEC_AVG; g.decoder.start = 3; g.decoder.end = 6;   /* window [3, 6) at T = 8 */
+        for (v = 0; v < g.n_nodes; v++) last[v] = dist[v] < 0 ? -1 : 5 - dist[v];
+        decoded_case("small_feedback (avg over [3, 6))", &g, 8, last);
+        convrnn_model_free(&m);
+    }
+}
+
 int main(void) {
     test_counts();
     test_timing();
@@ -402,5 +484,6 @@ int main(void) {
     test_bad_text();
     test_presets();
     test_any_size_and_nan();
+    test_unroll_decoded();
     return TEST_END("graph");
 }
