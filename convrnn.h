@@ -2126,7 +2126,7 @@ static void convrnn__ukr_ind(int nv, int ntap, const float *const *a, const floa
 }
 /* Padded-offset kernel (weight gradient): row i at pixel k is pad[pb[k] + ro[i]], column vectors
    at b + k*ldb (the last masked to ncol - (NV-1)*VL lanes unless full); accumulates into C. */
-CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full, int kc, const float *pad,
+CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full, const int contig, int kc, const float *pad,
                                      const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b, int ldb,
                                      float *const *crow, int ncol) {
     convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
@@ -2137,11 +2137,16 @@ CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full,
     CONVRNN__UNROLL for (i = 0; i < MR; i++) o[i] = ro[i];
     for (k = 0; k < kc; k++) {
         convrnn__vf bv[CONVRNN__NVMAX];
-        const float *ak = pad + pb[k];
+        const float *ak = pad + pb[k], *ac = ak + o[0];
+#if defined(__GNUC__)
+        if (contig) __asm__("" : "+r"(ac));   /* keep ac one register: the rows become displacements */
+#endif
         CONVRNN__UNROLL for (v = 0; v < NV; v++)
             bv[v] = full || v < NV - 1 ? convrnn__vld(b + v * CONVRNN__VL) : convrnn__vldn(b + v * CONVRNN__VL, nl);
         CONVRNN__UNROLL for (i = 0; i < MR; i++) {
-            const convrnn__vf av = convrnn__vset1(ak[o[i]]);
+            /* contig: the tile's rows are consecutive channels of one tap, so the broadcasts read
+               ak + o[0] + i (constant offsets, no address arithmetic per row) */
+            const convrnn__vf av = convrnn__vset1(contig ? ac[i] : ak[o[i]]);
             CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
         }
         b += ldb;
@@ -2151,24 +2156,24 @@ CONVRNN__FINL void convrnn__ukr_bo_g(const int MR, const int NV, const int full,
 static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrdiff_t *pb, const ptrdiff_t *ro, const float *b,
                             int ldb, float *const *crow, int ncol) {
     const int full = ncol == nv * CONVRNN__VL;
-    if (mr == 2 * CONVRNN__MRP && nv == 1) {   /* narrow outputs: twice the rows, same accumulators */
-        if (full) convrnn__ukr_bo_g(2 * CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
-        else convrnn__ukr_bo_g(2 * CONVRNN__MRP, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
-    }
-    else if (nv == 1 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
-    else if (nv == 1) convrnn__ukr_bo_g(CONVRNN__MRP, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    int contig = 1, i;
+    for (i = 1; i < mr; i++) contig &= ro[i] == ro[0] + i;
+#define CONVRNN__BO(MR_, NV_) do { \
+        if (full && contig) convrnn__ukr_bo_g(MR_, NV_, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol); \
+        else if (full) convrnn__ukr_bo_g(MR_, NV_, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol); \
+        else convrnn__ukr_bo_g(MR_, NV_, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol); } while (0)
+    if (mr == 2 * CONVRNN__MRP && nv == 1) CONVRNN__BO(2 * CONVRNN__MRP, 1);   /* narrow outputs: twice the rows */
+    else if (nv == 1) CONVRNN__BO(CONVRNN__MRP, 1);
 #if CONVRNN__NVP >= 2
-    else if (nv == 2 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 2, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
-    else if (nv == 2) convrnn__ukr_bo_g(CONVRNN__MRP, 2, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 2) CONVRNN__BO(CONVRNN__MRP, 2);
 #endif
 #if CONVRNN__NVP >= 3
-    else if (nv == 3 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 3, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
-    else if (nv == 3) convrnn__ukr_bo_g(CONVRNN__MRP, 3, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 3) CONVRNN__BO(CONVRNN__MRP, 3);
 #endif
 #if CONVRNN__NVP >= 4
-    else if (nv == 4 && full) convrnn__ukr_bo_g(CONVRNN__MRP, 4, 1, kc, pad, pb, ro, b, ldb, crow, ncol);
-    else if (nv == 4) convrnn__ukr_bo_g(CONVRNN__MRP, 4, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (nv == 4) CONVRNN__BO(CONVRNN__MRP, 4);
 #endif
+#undef CONVRNN__BO
 }
 
 static void convrnn__ukr_off(int nv, int ntap, const float *const *base, const ptrdiff_t *off, const float *b, int kc,
@@ -2212,7 +2217,7 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins) */
-#define CONVRNN__BWF_PAD_MAX_CI 32          /* weight gradient: padded kernel up to this many input
+#define CONVRNN__BWF_PAD_MAX_CI 64          /* weight gradient: padded kernel up to this many input
                                                channels, packed GEMM above (measured crossover) */
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
@@ -2865,7 +2870,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
     /* many pixels and a small filter (first layers): KS fixed pixel ranges, each summed into its own
        partial dw, folded into dw in ascending order; otherwise the tasks split the filter rows */
-    const int KS = K >= 16384 && (double)R * Co <= 65536.0 ? 8 : 1;
+    const int KS = K >= 2048 && (double)R * Co <= 65536.0 ? 8 : 1;
     const int tg1 = (ntile + 7) / 8, TG = KS > 1 ? ntile : tg1 > 4 ? tg1 : (ntile < 4 ? ntile : 4);
     const int nrg = (ntile + TG - 1) / TG, ntask = KS * nrg * ngrp;
     const int Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
