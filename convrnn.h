@@ -4060,10 +4060,12 @@ static int convrnn__wino_ok(const convrnn__geom *g) {
     return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO_MIN_C && g->co >= CONVRNN__WINO_MIN_C &&
            g->oh * g->ow >= CONVRNN__WINO_MIN_HW;
 }
-/* the Winograd weight gradient also wins on small maps when the channels are many (measured) */
+/* the Winograd weight gradient also wins on small maps when the channels are many, and on maps of
+   whole 2x2 tiles from 64 input channels (measured: 4x4 maps, 64 -> 32 and 64 -> 64) */
 static int convrnn__wino_bwf_ok(const convrnn__geom *g) {
     return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO_MIN_C && g->co >= CONVRNN__WINO_MIN_C &&
-           (g->oh * g->ow >= CONVRNN__WINO_MIN_HW || (double)g->ci * g->co >= 32768.0);
+           (g->oh * g->ow >= CONVRNN__WINO_MIN_HW || (double)g->ci * g->co >= 32768.0 ||
+            (g->ci >= 64 && g->oh % 2 == 0 && g->ow % 2 == 0));
 }
 #else
 #define CONVRNN__VEC(t) 0
