@@ -2234,6 +2234,34 @@ CONVRNN__FINL void convrnn__vcopy(float *dst, const float *src, int n) {
     }
 }
 
+/* Zero-padded copy of an NHWC source [N][SH][SW][Cs] into pad [N][PH][PW][CsP]: pad row r of a
+   sample holds source row r - ry from column rx, each pixel's Cs values at stride CsP, zeros
+   elsewhere. Vector copies (the rows are short: a library call per piece costs more than it). */
+static void convrnn__pad_copy(float *pad, const float *src, int N, int SH, int SW, int Cs, int PH, int PW, int CsP,
+                              int ry, int rx, int par) {
+    int prow;
+    (void)par;
+CONVRNN__OMP_STATIC(par)
+    for (prow = 0; prow < N * PH; prow++) {
+        const int n = prow / PH, sy = prow % PH - ry;
+        float *dr = pad + (size_t)prow * PW * CsP;
+        const float *sr;
+        int x0 = rx, nx = SW, j;
+        if (sy < 0 || sy >= SH) { convrnn__vcopy(dr, NULL, PW * CsP); continue; }
+        sr = src + ((size_t)n * SH + sy) * SW * Cs;
+        if (x0 + nx > PW) nx = PW - x0;
+        if (nx < 0) nx = 0;
+        if (x0 > 0) convrnn__vcopy(dr, NULL, x0 * CsP);
+        if (CsP == Cs) convrnn__vcopy(dr + (size_t)x0 * Cs, sr, nx * Cs);
+        else
+            for (j = 0; j < nx; j++) {
+                convrnn__vcopy(dr + (size_t)(x0 + j) * CsP, sr + (size_t)j * Cs, Cs);
+                convrnn__vcopy(dr + (size_t)(x0 + j) * CsP + Cs, NULL, CsP - Cs);
+            }
+        if (x0 + nx < PW) convrnn__vcopy(dr + (size_t)(x0 + nx) * CsP, NULL, (PW - x0 - nx) * CsP);
+    }
+}
+
 /* Forward (bwd = 0): dst = y [n,oh,ow,co] = bias + conv(src = x, w).
    Backward-data (bwd = 1): dst = dx [n,h,w,ci] += conv^T(src = dy, w) (gather rule: input pixel
    (iy,ix) receives output (oy,ox) through tap (ky,kx) iff iy + pt - ky = oy*s, ix + pl - kx = ox*s).
@@ -2310,7 +2338,6 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         ptrdiff_t *off;
         float *pad;
         char *pmem = (char *)convrnn_malloc(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
-        int prow;
         if (!pmem) { convrnn_free(actx, mem); return 0; }
         off = (ptrdiff_t *)pmem;
         pad = (float *)(pmem + convrnn__al((size_t)taps * sizeof(ptrdiff_t)));
@@ -2320,25 +2347,7 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         }
         if (CsP == Cs)   /* merge the taps of each kernel row */
             for (p = 0; p < g->kh; p++) off[p] = off[p * g->kw];
-CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
-        for (prow = 0; prow < g->n * PH; prow++) {
-            const int n = prow / PH, sy = prow % PH - ry;
-            float *dr = pad + (size_t)prow * PW * CsP;
-            int x0 = rx, nx = SW, j;
-            if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * CsP * sizeof(float)); continue; }
-            if (x0 + nx > PW) nx = PW - x0;
-            if (nx < 0) nx = 0;
-            if (x0 > 0) memset(dr, 0, (size_t)x0 * CsP * sizeof(float));
-            if (CsP == Cs) {
-                if (nx > 0) memcpy(dr + (size_t)x0 * Cs, src + (((size_t)n * SH + sy) * SW) * Cs, (size_t)nx * Cs * sizeof(float));
-            } else {
-                for (j = 0; j < nx; j++) {
-                    memcpy(dr + (size_t)(x0 + j) * CsP, src + (((size_t)n * SH + sy) * SW + j) * Cs, (size_t)Cs * sizeof(float));
-                    memset(dr + (size_t)(x0 + j) * CsP + Cs, 0, (size_t)(CsP - Cs) * sizeof(float));
-                }
-            }
-            if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CsP, 0, (size_t)(PW - x0 - nx) * CsP * sizeof(float));
-        }
+        convrnn__pad_copy(pad, src, g->n, SH, SW, Cs, PH, PW, CsP, ry, rx, psz > 65536 && nthr > 1);
 CONVRNN__OMP_DYN(nthr > 1)
         for (task = 0; task < ntask; task++) {
             const int blk = task / ngrp, grp = task % ngrp;
@@ -2463,7 +2472,7 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     const size_t psz = (size_t)g->n * PH * PW * CsP, bsz = (size_t)16 * npan * Cs * NR;
     const size_t sz_v = convrnn__al((size_t)16 * TB * CsV * sizeof(float)), sz_m = convrnn__al((size_t)16 * TB * CdM * sizeof(float));
     const size_t per_thr = sz_v + sz_m, off_pad = convrnn__al(bsz * sizeof(float)), off_thr = off_pad + convrnn__al(psz * sizeof(float));
-    int nthr = convrnn__nthreads(), task, prow, p;
+    int nthr = convrnn__nthreads(), task, p;
     char *mem, *base;
     float *bp, *pad;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
@@ -2507,21 +2516,7 @@ CONVRNN__OMP_STATIC(bsz > 65536 && nthr > 1)
             }
     }
     /* zero-padded source: pad row r holds source row r - ry (zeros outside) */
-CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
-    for (prow = 0; prow < g->n * PH; prow++) {
-        const int n = prow / PH, sy = prow % PH - ry;
-        float *dr = pad + (size_t)prow * PW * CsP;
-        int x0 = rx, nx = SW, j;
-        if (sy < 0 || sy >= SH) { memset(dr, 0, (size_t)PW * CsP * sizeof(float)); continue; }
-        if (x0 + nx > PW) nx = PW - x0;
-        if (nx < 0) nx = 0;
-        if (x0 > 0) memset(dr, 0, (size_t)x0 * CsP * sizeof(float));
-        for (j = 0; j < nx; j++) {
-            memcpy(dr + (size_t)(x0 + j) * CsP, src + (((size_t)n * SH + sy) * SW + j) * Cs, (size_t)Cs * sizeof(float));
-            if (CsP > Cs) memset(dr + (size_t)(x0 + j) * CsP + Cs, 0, (size_t)(CsP - Cs) * sizeof(float));
-        }
-        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CsP, 0, (size_t)(PW - x0 - nx) * CsP * sizeof(float));
-    }
+    convrnn__pad_copy(pad, src, g->n, SH, SW, Cs, PH, PW, CsP, ry, rx, psz > 65536 && nthr > 1);
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
         char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
@@ -2628,7 +2623,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     const size_t sz_v = convrnn__al((size_t)16 * TC * CiV * sizeof(float)), sz_z = convrnn__al((size_t)16 * TC * CoZ * sizeof(float));
     const size_t sz_u = convrnn__al((size_t)16 * Ci * Co * sizeof(float)), sz_pad = convrnn__al(psz * sizeof(float));
     const size_t sz_pb = convrnn__al((size_t)TC * sizeof(ptrdiff_t));
-    int nthr = convrnn__nthreads(), prow, c0;
+    int nthr = convrnn__nthreads(), c0;
     char *mem, *base;
     float *pad, *V, *Z, *dU;
     ptrdiff_t *pb;
@@ -2645,21 +2640,8 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     pb = (ptrdiff_t *)(base + sz_pad + sz_v + sz_z + sz_u);
     memset(dU, 0, (size_t)16 * Ci * Co * sizeof(float));
     for (c0 = 0; c0 < TC; c0++) pb[c0] = (ptrdiff_t)c0 * CiV;
-CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
-    for (prow = 0; prow < g->n * PH; prow++) {   /* zero-padded x: pad row r holds x row r - pt */
-        const int n = prow / PH, sy = prow % PH - g->pt;
-        float *dr = pad + (size_t)prow * PW * CiP;
-        int x0 = g->pl, nx = g->w, j;
-        if (sy < 0 || sy >= g->h) { memset(dr, 0, (size_t)PW * CiP * sizeof(float)); continue; }
-        if (x0 + nx > PW) nx = PW - x0;
-        if (nx < 0) nx = 0;
-        if (x0 > 0) memset(dr, 0, (size_t)x0 * CiP * sizeof(float));
-        for (j = 0; j < nx; j++) {
-            memcpy(dr + (size_t)(x0 + j) * CiP, x + (((size_t)n * g->h + sy) * g->w + j) * Ci, (size_t)Ci * sizeof(float));
-            if (CiP > Ci) memset(dr + (size_t)(x0 + j) * CiP + Ci, 0, (size_t)(CiP - Ci) * sizeof(float));
-        }
-        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * CiP, 0, (size_t)(PW - x0 - nx) * CiP * sizeof(float));
-    }
+    /* zero-padded x: pad row r holds x row r - pt */
+    convrnn__pad_copy(pad, x, g->n, g->h, g->w, Ci, PH, PW, CiP, g->pt, g->pl, psz > 65536 && nthr > 1);
     for (c0 = 0; c0 < T; c0 += TC) {
         const int nt = T - c0 < TC ? T - c0 : TC;
         const size_t vx = (size_t)TC * CiV, zx = (size_t)TC * CoZ;
@@ -2880,7 +2862,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
     const size_t per_thr = convrnn__al((size_t)KC * sizeof(ptrdiff_t));
-    int nthr = convrnn__nthreads(), task, prow, r;
+    int nthr = convrnn__nthreads(), task, r;
     char *mem, *base;
     float *pad, *part;
     ptrdiff_t *ro;
@@ -2896,18 +2878,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
         const int tp = r / Ci;
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
     }
-CONVRNN__OMP_STATIC(psz > 65536 && nthr > 1)
-    for (prow = 0; prow < g->n * PH; prow++) {
-        const int n = prow / PH, sy = prow % PH - g->pt, x0 = g->pl;
-        int nx = g->w;
-        float *dr = pad + (size_t)prow * PW * Ci;
-        if (sy < 0 || sy >= g->h) { memset(dr, 0, (size_t)PW * Ci * sizeof(float)); continue; }
-        if (x0 + nx > PW) nx = PW - x0;
-        if (x0 > 0) memset(dr, 0, (size_t)x0 * Ci * sizeof(float));
-        if (nx > 0) memcpy(dr + (size_t)x0 * Ci, x + (((size_t)n * g->h + sy) * g->w) * Ci, (size_t)nx * Ci * sizeof(float));
-        else nx = 0;
-        if (x0 + nx < PW) memset(dr + (size_t)(x0 + nx) * Ci, 0, (size_t)(PW - x0 - nx) * Ci * sizeof(float));
-    }
+    convrnn__pad_copy(pad, x, g->n, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, psz > 65536 && nthr > 1);
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
         const int ks = task / (nrg * ngrp), rg = task / ngrp % nrg, grp = task % ngrp;
