@@ -376,11 +376,11 @@ CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding 
 /* y = x (*) w + b. x [N,H,W,Ci], w [kh,kw,Ci,Co], b [Co] or NULL. */
 CONVRNNDEF convrnn_tensor *convrnn_conv2d(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
                                           convrnn_tensor *b, int stride, convrnn_padding pad);
-/* Depthwise, multiplier 1: w [kh,kw,C,1], b [C] or NULL. */
 /* act(conv2d(x, w, b)) in one op that keeps only the activated output (the backward pass gets
    act' from it): the same values as convrnn_activate(convrnn_conv2d(...)), less memory. */
 CONVRNNDEF convrnn_tensor *convrnn_conv2d_act(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
                                               convrnn_tensor *b, int stride, convrnn_padding pad, convrnn_act act);
+/* Depthwise, multiplier 1: w [kh,kw,C,1], b [C] or NULL. */
 CONVRNNDEF convrnn_tensor *convrnn_depthwise_conv2d(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *w,
                                                     convrnn_tensor *b, int stride, convrnn_padding pad);
 /* Depthwise (dw [kh,kw,Ci,1]) then pointwise (pw [1,1,Ci,Co]) then bias b [Co] or NULL. */
@@ -3241,12 +3241,7 @@ CONVRNN__OMP_STATIC(rows * (size_t)w > CONVRNN__EW_PAR)
         float *d = dst + (size_t)r * ld_d;
         const float *s = src + (size_t)r * ld_s;
         int j;
-        if (!add && w > 4 * CONVRNN__VL) { memcpy(d, s, (size_t)w * sizeof(float)); continue; }
-        if (!add) {   /* short rows: vector copies (a call per row costs more than the copy) */
-            for (j = 0; j < w; j += CONVRNN__VL) convrnn__vstn(d + j, convrnn__vldn(s + j, w - j < CONVRNN__VL ? w - j : CONVRNN__VL),
-                                                               w - j < CONVRNN__VL ? w - j : CONVRNN__VL);
-            continue;
-        }
+        if (!add) { convrnn__vcopy(d, s, w); continue; }   /* rows are short: no library call per row */
         for (j = 0; j < w; j += CONVRNN__VL) {
             const int m = w - j < CONVRNN__VL ? w - j : CONVRNN__VL;
             convrnn__vstn(d + j, convrnn__vadd(convrnn__vldn(d + j, m), convrnn__vldn(s + j, m)), m);
@@ -5296,7 +5291,6 @@ CONVRNNDEF convrnn_status convrnn_cell_create(convrnn_cell *cell, const convrnn_
 /* --- step helpers */
 #define CONVRNN__P(i) convrnn_params_tensor(ps, cell->p[i])
 
-/* g (.) a + (1 - g) (.) b, computed as b + g (.) (a - b) */
 /* ---- the GRU's elementwise gate math as two ops (rows = N*H*W pixels; G = [r~, z~] [rows][2D]):
    reset   y = [u, r (.) h],      r = sig(r~ + fb)     y [rows][Cu+D]   (the candidate conv's input)
    update  y = c + z (.) (h - c), z = sig(z~)          y [rows][D]      (= z h + (1-z) c)
@@ -5384,6 +5378,7 @@ static convrnn_tensor *convrnn__gru_op(convrnn_tape *t, int upd, convrnn_tensor 
     }
     return y;
 }
+/* g (.) a + (1 - g) (.) b, computed as b + g (.) (a - b) */
 static convrnn_tensor *convrnn__mix(convrnn_tape *t, convrnn_tensor *g, convrnn_tensor *a, convrnn_tensor *b) {
     return convrnn_add(t, b, convrnn_mul(t, g, convrnn_sub(t, a, b)));
 }
@@ -5546,16 +5541,13 @@ CONVRNNDEF convrnn_status convrnn_cell_step(convrnn_tape *t, const convrnn_cell 
             state[0] = *out = convrnn__gru_op(t, 1, gz, h, cc, 0);
             break;
         }
-        rr = convrnn_slice_channels(t, gz, 0, D);
-        zz = convrnn_slice_channels(t, gz, D, D);
-        if (cfg->layer_norm) {
-            rr = convrnn_layer_norm(t, rr, CONVRNN__P(CONVRNN__GRU_LN), CONVRNN__P(CONVRNN__GRU_LN + 1), 1e-12);
-            zz = convrnn_layer_norm(t, zz, CONVRNN__P(CONVRNN__GRU_LN + 2), CONVRNN__P(CONVRNN__GRU_LN + 3), 1e-12);
-        }
+        /* with layer norm on r~, z~ and the candidate: the composed ops */
+        rr = convrnn_layer_norm(t, convrnn_slice_channels(t, gz, 0, D), CONVRNN__P(CONVRNN__GRU_LN), CONVRNN__P(CONVRNN__GRU_LN + 1), 1e-12);
+        zz = convrnn_layer_norm(t, convrnn_slice_channels(t, gz, D, D), CONVRNN__P(CONVRNN__GRU_LN + 2), CONVRNN__P(CONVRNN__GRU_LN + 3), 1e-12);
         rr = convrnn_activate(t, convrnn_affine(t, rr, 1, cfg->forget_bias), CONVRNN_ACT_SIGMOID);
         zz = convrnn_activate(t, zz, CONVRNN_ACT_SIGMOID);
         cc = convrnn_conv2d(t, convrnn__cat2(t, u, convrnn_mul(t, rr, h)), CONVRNN__P(CONVRNN__GRU_CW), CONVRNN__P(CONVRNN__GRU_CB), 1, CONVRNN_SAME);
-        if (cfg->layer_norm) cc = convrnn_layer_norm(t, cc, CONVRNN__P(CONVRNN__GRU_LN + 4), CONVRNN__P(CONVRNN__GRU_LN + 5), 1e-12);
+        cc = convrnn_layer_norm(t, cc, CONVRNN__P(CONVRNN__GRU_LN + 4), CONVRNN__P(CONVRNN__GRU_LN + 5), 1e-12);
         cc = convrnn_activate(t, cc, CONVRNN_ACT_TANH);
         state[0] = *out = convrnn__mix(t, zz, h, cc);
         break;
