@@ -1714,16 +1714,32 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    Convolution (forward, backward-data, backward-filter, and dense as a 1x1 convolution) is a GEMM
    on NHWC data with a register-blocked micro-kernel of MR rows x NV vectors:
      forward      C[pixel][co] = bias + sum over (tap, ci) of x[pixel through tap][ci] w[tap][ci][co]
-                  "indirect" A operand: per (pixel, tap) a pointer into x (or to a zero row for
-                  padding), so no im2col buffer is built; B = w packed into column panels.
      bwd-data     the same with dy as the source, taps reversed through the gather rule, and
                   B = w transposed per tap; dx += result.
-     bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co];
-                  A (x) and B (dy) are packed per chunk of KC pixels.
-   Determinism: work is cut into tasks by the problem shape alone (never by the thread count); each
-   output element belongs to exactly one task, which sums its reduction dimension in a fixed order
-   (taps then channels; pixel chunks in ascending order). 1 and N threads agree bitwise. SIMD and
-   scalar agree to rounding (FMA, different summation order; tests/test_simd.c states tolerances). */
+     bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co].
+   Forward and bwd-data take the first kernel that applies:
+     Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels;
+     pixels in lanes      at most VL/2 destination channels, stride 1: a planar padded copy, and
+                          vectors of pixels (channel vectors would be half empty);
+     classes              16+ source channels: no copy; destination positions with the same valid
+                          taps form a class, tiles are taken within a class across samples, and
+                          the taps that fall outside the source are skipped (on 4x4 maps with a
+                          3x3 kernel they are 30% of the products);
+     padded               a zero-padded copy, every (pixel, tap) at a fixed offset;
+     indirect             (bwd-data with stride > 1) per (pixel, tap) a pointer into the source or
+                          to a zero row; B = w packed into column panels.
+   bwd-filter: Winograd, or offsets into a zero-padded copy of x with dy read in place (up to 64
+   input channels), or A and B packed per chunk of KC pixels.
+   Threads: one parallel region per call. When the batch splits evenly over the threads, each one
+   pads and computes its own samples (measured on this project's machine: reading a copy another
+   core has just written costs more than the work of a small layer), and big gradient blocks are
+   zeroed in the same split.
+   Determinism: each output element is computed by exactly one task, which sums its reduction
+   dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
+   split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
+   ranges) has a number of ranges fixed by the shape alone, folded in order. 1 and N threads agree
+   bitwise. SIMD and scalar agree to rounding (FMA, different summation order; tests/test_simd.c
+   states tolerances). */
 
 /* geometry shared by conv, depthwise conv and pooling (rows of NHWC tensors) */
 typedef struct convrnn__geom {
@@ -1763,9 +1779,24 @@ typedef struct convrnn__lerp { int i0, i1; convrnn_real w; } convrnn__lerp;
 #define CONVRNN__PRAGMA_(x) _Pragma(#x)
 #define CONVRNN__OMP_DYN(cond) CONVRNN__PRAGMA_(omp parallel for schedule(dynamic, 1) if (cond))
 #define CONVRNN__OMP_STATIC(cond) CONVRNN__PRAGMA_(omp parallel for schedule(static) if (cond))
+/* one parallel region with work-sharing loops inside it (one fork and join per call) */
+#define CONVRNN__OMP_REGION(cond) CONVRNN__PRAGMA_(omp parallel if (cond))
+#define CONVRNN__OMP_FOR_STATIC CONVRNN__PRAGMA_(omp for schedule(static))
+#define CONVRNN__OMP_FOR_DYN CONVRNN__PRAGMA_(omp for schedule(dynamic, 1))
+#define CONVRNN__OMP_BARRIER CONVRNN__PRAGMA_(omp barrier)
 #else
 #define CONVRNN__OMP_DYN(cond)
 #define CONVRNN__OMP_STATIC(cond)
+#define CONVRNN__OMP_REGION(cond)
+#define CONVRNN__OMP_FOR_STATIC
+#define CONVRNN__OMP_FOR_DYN
+#define CONVRNN__OMP_BARRIER
+#endif
+
+#ifdef _OPENMP
+static int convrnn__nthreads(void) { return omp_get_max_threads(); }
+#else
+static int convrnn__nthreads(void) { return 1; }
 #endif
 
 /* The SIMD path compiled into this build: "avx512", "avx2", "neon" or "scalar". */
@@ -1789,13 +1820,12 @@ CONVRNNDEF const char *convrnn_simd_path(void) {
 #define CONVRNN__POP_DIAG 1
 #endif
 #ifdef _OPENMP
-static int convrnn__nthreads(void) { return omp_get_max_threads(); }
 static int convrnn__tid(void) { return omp_get_thread_num(); }
+static int convrnn__team(void) { return omp_get_num_threads(); }   /* threads of the current region */
 #else
-static int convrnn__nthreads(void) { return 1; }
 static int convrnn__tid(void) { return 0; }
+static int convrnn__team(void) { return 1; }
 #endif
-
 /* ---------------------------------------------------------------------------------- vector layer
    convrnn__vf: a vector of CONVRNN__VL floats; convrnn__vm: a lane mask.
    vld/vst (unaligned), vldn/vstn (first n lanes, 1 <= n <= VL; other lanes read as 0 / untouched),
@@ -2108,6 +2138,47 @@ CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const f
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
 
+/* Run kernel: row i of run r reads len[r] values at src + ro[i] + off[r]; b[r] points at the run's
+   packed panel rows [len[r]][NV*VL]. */
+CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, const float *src, const ptrdiff_t *ro,
+                                      const ptrdiff_t *off, const int *len, const float *const *b,
+                                      float *const *crow, int ncol, int add, const float *bias) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    int r, k, i, v;
+    convrnn__acc_init(MR, NV, acc, crow, ncol, add, bias);
+    for (r = 0; r < nrun; r++) {
+        const float *ar[CONVRNN__MRMAX];
+        const float *bp = b[r];
+        const int kc = len[r];
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = src + ro[i] + off[r];
+        for (k = 0; k < kc; k++) {
+            convrnn__vf bv[CONVRNN__NVMAX];
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(bp + v * CONVRNN__VL);
+            CONVRNN__UNROLL for (i = 0; i < MR; i++) {
+                const convrnn__vf av = convrnn__vset1(ar[i][k]);
+                CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+            }
+            bp += NV * CONVRNN__VL;
+        }
+    }
+    convrnn__acc_store(MR, NV, acc, crow, ncol);
+}
+static void convrnn__ukr_run(int nv, int nrun, const float *src, const ptrdiff_t *ro, const ptrdiff_t *off, const int *len,
+                             const float *const *b, float *const *crow, int ncol, int add, const float *bias) {
+    switch (nv) {
+    case 1: convrnn__ukr_run_g(CONVRNN__MRI, 1, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+#if CONVRNN__NVI >= 2
+    case 2: convrnn__ukr_run_g(CONVRNN__MRI, 2, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 3
+    case 3: convrnn__ukr_run_g(CONVRNN__MRI, 3, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+#endif
+#if CONVRNN__NVI >= 4
+    case 4: convrnn__ukr_run_g(CONVRNN__MRI, 4, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+#endif
+    default: break;
+    }
+}
 static void convrnn__ukr_ind(int nv, int ntap, const float *const *a, const float *const *b, int kc,
                              float *const *crow, int ncol, int add, const float *bias) {
     switch (nv) {
@@ -2234,38 +2305,105 @@ CONVRNN__FINL void convrnn__vcopy(float *dst, const float *src, int n) {
     }
 }
 
-/* Zero-padded copy of an NHWC source [N][SH][SW][Cs] into pad [N][PH][PW][CsP]: pad row r of a
-   sample holds source row r - ry from column rx, each pixel's Cs values at stride CsP, zeros
-   elsewhere. Vector copies (the rows are short: a library call per piece costs more than it). */
-static void convrnn__pad_copy(float *pad, const float *src, int N, int SH, int SW, int Cs, int PH, int PW, int CsP,
-                              int ry, int rx, int par) {
-    int prow;
-    (void)par;
-CONVRNN__OMP_STATIC(par)
-    for (prow = 0; prow < N * PH; prow++) {
-        const int n = prow / PH, sy = prow % PH - ry;
-        float *dr = pad + (size_t)prow * PW * CsP;
-        const float *sr;
-        int x0 = rx, nx = SW, j;
-        if (sy < 0 || sy >= SH) { convrnn__vcopy(dr, NULL, PW * CsP); continue; }
-        sr = src + ((size_t)n * SH + sy) * SW * Cs;
-        if (x0 + nx > PW) nx = PW - x0;
-        if (nx < 0) nx = 0;
-        if (x0 > 0) convrnn__vcopy(dr, NULL, x0 * CsP);
-        if (CsP == Cs) convrnn__vcopy(dr + (size_t)x0 * Cs, sr, nx * Cs);
-        else
-            for (j = 0; j < nx; j++) {
-                convrnn__vcopy(dr + (size_t)(x0 + j) * CsP, sr + (size_t)j * Cs, Cs);
-                convrnn__vcopy(dr + (size_t)(x0 + j) * CsP + Cs, NULL, CsP - Cs);
+/* Zero-padded copy of an NHWC source [N][SH][SW][Cs] into pad [N][PH][PW][CsP], one row prow
+   (of N*PH) per call: pad row r of a sample holds source row r - ry from column rx, each pixel's
+   Cs values at stride CsP, zeros elsewhere. Vector copies (the rows are short: a library call per
+   piece costs more than it). */
+CONVRNN__FINL void convrnn__pad_row(float *pad, const float *src, int SH, int SW, int Cs, int PH, int PW, int CsP,
+                                   int ry, int rx, int prow) {
+    const int n = prow / PH, sy = prow % PH - ry;
+    float *dr = pad + (size_t)prow * PW * CsP;
+    const float *sr;
+    int x0 = rx, nx = SW, j;
+    if (sy < 0 || sy >= SH) { convrnn__vcopy(dr, NULL, PW * CsP); return; }
+    sr = src + ((size_t)n * SH + sy) * SW * Cs;
+    if (x0 + nx > PW) nx = PW - x0;
+    if (nx < 0) nx = 0;
+    if (x0 > 0) convrnn__vcopy(dr, NULL, x0 * CsP);
+    if (CsP == Cs) convrnn__vcopy(dr + (size_t)x0 * Cs, sr, nx * Cs);
+    else
+        for (j = 0; j < nx; j++) {
+            convrnn__vcopy(dr + (size_t)(x0 + j) * CsP, sr + (size_t)j * Cs, Cs);
+            convrnn__vcopy(dr + (size_t)(x0 + j) * CsP + Cs, NULL, CsP - Cs);
+        }
+    if (x0 + nx < PW) convrnn__vcopy(dr + (size_t)(x0 + nx) * CsP, NULL, (PW - x0 - nx) * CsP);
+}
+
+/* Pack B for the direct kernels: panel p holds output columns [p*NR, p*NR + wp) padded to
+   nvp*VL, rows (tap, c). Backward-data with stride 1 takes the kernel columns mirrored (tap (ky, kx)
+   holds w[ky][kw-1-kx]), so that on the padded copy the taps of a kernel row read ascending,
+   contiguous pixels. */
+static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int p) {
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL, taps = g->kh * g->kw;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+    float *pb = bp + (size_t)p * taps * Cs * NR;
+    int tp, c, j;
+    for (tp = 0; tp < taps; tp++) {
+        const int st = bwd && g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
+        for (c = 0; c < Cs; c++) {
+            float *row = pb + ((size_t)tp * Cs + c) * ld;
+            if (!bwd) {
+                const float *wr = w + ((size_t)st * g->ci + c) * g->co + c0;
+                for (j = 0; j < wp; j++) row[j] = wr[j];
+            } else {
+                const float *wc = w + ((size_t)st * g->ci + c0) * g->co + c;
+                for (j = 0; j < wp; j++) row[j] = wc[(size_t)j * g->co];
             }
-        if (x0 + nx < PW) convrnn__vcopy(dr + (size_t)(x0 + nx) * CsP, NULL, (PW - x0 - nx) * CsP);
+            for (j = wp; j < ld; j++) row[j] = 0;
+        }
+    }
+}
+
+/* The direct kernel on a zero-padded source: destination pixels [p0, p1) (at most MC of them),
+   column panels of group grp. */
+typedef struct {
+    const convrnn__geom *g;
+    const float *pad, *bp, *bias;
+    const ptrdiff_t *off;
+    float *dst;
+    int bwd, Cs, Cd, DH, DW, PH, PW, CsP, s1, npan;
+} convrnn__indp;
+static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int grp) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL, TPB = CONVRNN__MC / CONVRNN__MRI;
+    const int taps = c->g->kh * c->g->kw, Cs = c->Cs, Cd = c->Cd, CsP = c->CsP;
+    const float *bases[CONVRNN__TPB_MAX][CONVRNN__MRMAX];
+    int tile, i, pp, ntiles = 0;
+    for (tile = 0; tile < TPB; tile++) {
+        const int q0 = p0 + tile * MR;
+        int n, py, px;
+        if (q0 >= p1) break;
+        ntiles++;
+        n = q0 / (c->DH * c->DW); py = (q0 / c->DW) % c->DH; px = q0 % c->DW;
+        for (i = 0; i < MR; i++) {
+            bases[tile][i] = q0 + i < p1 ? c->pad + (((size_t)n * c->PH + (size_t)py * c->s1) * c->PW + (size_t)px * c->s1) * CsP
+                                         : bases[tile][0];
+            if (++px == c->DW) { px = 0; if (++py == c->DH) { py = 0; n++; } }
+        }
+    }
+    for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+        const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+        const float *pb = c->bp + (size_t)pp * taps * Cs * NR;
+        const float *bias = c->bias && !c->bwd ? c->bias + c0 : NULL;
+        for (tile = 0; tile < ntiles; tile++) {
+            const int q0 = p0 + tile * MR;
+            float *crow[CONVRNN__MRMAX];
+            for (i = 0; i < MR; i++) crow[i] = q0 + i < p1 ? c->dst + (size_t)(q0 + i) * Cd + c0 : NULL;
+            if (CsP == Cs)
+                convrnn__ukr_off(nvp, c->g->kh, bases[tile], c->off, pb, c->g->kw * Cs, crow, wp, c->bwd, bias);
+            else
+                convrnn__ukr_off(nvp, taps, bases[tile], c->off, pb, Cs, crow, wp, c->bwd, bias);
+        }
     }
 }
 
 /* Forward (bwd = 0): dst = y [n,oh,ow,co] = bias + conv(src = x, w).
    Backward-data (bwd = 1): dst = dx [n,h,w,ci] += conv^T(src = dy, w) (gather rule: input pixel
    (iy,ix) receives output (oy,ox) through tap (ky,kx) iff iy + pt - ky = oy*s, ix + pl - kx = ox*s).
-   Tasks: blocks of MC destination pixels x groups of column panels.
+   Tasks: blocks of MC destination pixels x groups of column panels. With a padded copy, one
+   parallel region packs the weights, pads and computes; when the batch splits evenly, each thread
+   pads and computes its own samples (the copy stays in that core's cache, no second barrier).
+   Every destination element is one task's, summed in a fixed order: any split gives the same bits.
    Returns 0 (nothing written) when scratch memory is unavailable. */
 static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                               const float *bias, float *dst) {
@@ -2298,29 +2436,6 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
     bp = (float *)base;
     zero = (float *)(base + off_zero);
     memset(zero, 0, (size_t)Cs * sizeof(float));
-    /* pack B: panel p holds columns [p*NR, p*NR + wp) padded to nvp*VL, rows (tap, c). Backward-data
-       with stride 1 takes the kernel columns mirrored (tap (ky, kx) holds w[ky][kw-1-kx]), so that
-       on the padded copy the taps of a kernel row read ascending, contiguous pixels. */
-CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
-    for (p = 0; p < npan; p++) {
-        const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
-        float *pb = bp + (size_t)p * taps * Cs * NR;
-        int tp, c, j;
-        for (tp = 0; tp < taps; tp++) {
-            const int st = bwd && g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
-            for (c = 0; c < Cs; c++) {
-                float *row = pb + ((size_t)tp * Cs + c) * ld;
-                if (!bwd) {
-                    const float *wr = w + ((size_t)st * g->ci + c) * g->co + c0;
-                    for (j = 0; j < wp; j++) row[j] = wr[j];
-                } else {
-                    const float *wc = w + ((size_t)st * g->ci + c0) * g->co + c;
-                    for (j = 0; j < wp; j++) row[j] = wc[(size_t)j * g->co];
-                }
-                for (j = wp; j < ld; j++) row[j] = 0;
-            }
-        }
-    }
     if (!bwd || g->s == 1) {
         /* Zero-padded copy of the source: then every (pixel, tap) reads base(pixel) + off(tap).
            Forward: pad row = iy + pt, PH = (OH-1)s + kh. Backward-data (stride 1): pad row =
@@ -2335,6 +2450,9 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
            MR rows a micro-tile broadcasts from do not all fall into the same L1 sets */
         const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;
         const size_t psz = (size_t)g->n * PH * PW * CsP;
+        /* each thread its own samples when they split evenly (or nearly: 4+ per thread) */
+        const int local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+        convrnn__indp c;
         ptrdiff_t *off;
         float *pad;
         char *pmem = (char *)convrnn_malloc(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
@@ -2347,35 +2465,28 @@ CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
         }
         if (CsP == Cs)   /* merge the taps of each kernel row */
             for (p = 0; p < g->kh; p++) off[p] = off[p * g->kw];
-        convrnn__pad_copy(pad, src, g->n, SH, SW, Cs, PH, PW, CsP, ry, rx, psz > 65536 && nthr > 1);
-CONVRNN__OMP_DYN(nthr > 1)
-        for (task = 0; task < ntask; task++) {
-            const int blk = task / ngrp, grp = task % ngrp;
-            const float *bases[CONVRNN__TPB_MAX][CONVRNN__MRMAX];
-            int tile, i, pp, ntiles = 0;
-            for (tile = 0; tile < TPB; tile++) {
-                const int p0 = blk * CONVRNN__MC + tile * MR;
-                int n, py, px;
-                if (p0 >= M) break;
-                ntiles++;
-                n = p0 / (DH * DW); py = (p0 / DW) % DH; px = p0 % DW;
-                for (i = 0; i < MR; i++) {
-                    bases[tile][i] = p0 + i < M ? pad + (((size_t)n * PH + (size_t)py * s1) * PW + (size_t)px * s1) * CsP
-                                                : bases[tile][0];
-                    if (++px == DW) { px = 0; if (++py == DH) { py = 0; n++; } }
-                }
-            }
-            for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
-                const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
-                const float *pb = bp + (size_t)pp * taps * Cs * NR;
-                for (tile = 0; tile < ntiles; tile++) {
-                    const int p0 = blk * CONVRNN__MC + tile * MR;
-                    float *crow[CONVRNN__MRMAX];
-                    for (i = 0; i < MR; i++) crow[i] = p0 + i < M ? dst + (size_t)(p0 + i) * Cd + c0 : NULL;
-                    if (CsP == Cs)
-                        convrnn__ukr_off(nvp, g->kh, bases[tile], off, pb, g->kw * Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
-                    else
-                        convrnn__ukr_off(nvp, taps, bases[tile], off, pb, Cs, crow, wp, bwd, bias && !bwd ? bias + c0 : NULL);
+        c.g = g; c.pad = pad; c.bp = bp; c.bias = bias; c.off = off; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd;
+        c.DH = DH; c.DW = DW; c.PH = PH; c.PW = PW; c.CsP = CsP; c.s1 = s1; c.npan = npan;
+CONVRNN__OMP_REGION(nthr > 1)
+        {
+            const int nt = convrnn__team(), me = convrnn__tid();
+            int q, grp;
+CONVRNN__OMP_FOR_STATIC
+            for (q = 0; q < npan; q++) convrnn__ind_pack(g, bwd, w, bp, q);
+            if (local && nt > 1) {
+                const int n0 = (int)((long long)g->n * me / nt), n1 = (int)((long long)g->n * (me + 1) / nt);
+                const int P1 = n1 * DH * DW;
+                for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
+                for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC)
+                    for (grp = 0; grp < ngrp; grp++)
+                        convrnn__ind_pad_block(&c, q, q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1, grp);
+            } else {
+CONVRNN__OMP_FOR_STATIC
+                for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
+CONVRNN__OMP_FOR_DYN
+                for (q = 0; q < ntask; q++) {
+                    const int p0 = (q / ngrp) * CONVRNN__MC;
+                    convrnn__ind_pad_block(&c, p0, p0 + CONVRNN__MC < M ? p0 + CONVRNN__MC : M, q % ngrp);
                 }
             }
         }
@@ -2383,6 +2494,8 @@ CONVRNN__OMP_DYN(nthr > 1)
         convrnn_free(actx, mem);
         return 1;
     }
+CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
+    for (p = 0; p < npan; p++) convrnn__ind_pack(g, bwd, w, bp, p);
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
         const int blk = task / ngrp, grp = task % ngrp;
@@ -2442,6 +2555,290 @@ CONVRNN__OMP_DYN(nthr > 1)
     return 1;
 }
 
+/* Direct convolution without a padded copy and without the taps that fall outside the source
+   (forward, any stride; backward-data, stride 1). A destination position's valid kernel rows
+   and columns depend on its row and column alone; positions with the same ranges form a class,
+   and a class's taps of one kernel row are one run of contiguous source values (NHWC; backward
+   takes the columns mirrored, see convrnn__ind_pack). Tiles of MRI pixels are taken within a
+   class, across samples: every row of a tile has the same runs, read in place from the source.
+   Each destination element is summed over its runs in ascending order by one task: any split
+   gives the same bits. When the threads split the batch evenly each one takes its own samples.
+   Returns 0 (nothing written) when it does not apply or scratch memory is unavailable. */
+#define CONVRNN__CLS_MAXK 16   /* kernel sizes up to 16x16 (larger: the padded kernels) */
+#define CONVRNN__CLS_MIN_C 16  /* from this many source channels (fewer: runs too short, the padded
+                                  kernel wins; measured on 28x28 1 -> 8 and 14x14 8 -> 16) */
+typedef struct {
+    const convrnn__geom *g;
+    const float *src, *bp, *bias;
+    float *dst;
+    const int *pos, *cstart, *cy, *cx;   /* positions by class; class c: its y and x range ids */
+    const int *yr, *xr;                  /* range id -> [k0, k1) (pairs) */
+    int bwd, Cs, Cd, DH, DW, SH, SW, npan, ncls;
+} convrnn__clsp;
+static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int grp) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
+    const int *pos = c->pos + c->cstart[cls];
+    const int ky0 = c->yr[2 * c->cy[cls]], ky1 = c->yr[2 * c->cy[cls] + 1];
+    const int kx0 = c->xr[2 * c->cx[cls]], kx1 = c->xr[2 * c->cx[cls] + 1];
+    const int nrun = kx1 > kx0 && ky1 > ky0 ? ky1 - ky0 : 0;
+    ptrdiff_t off[CONVRNN__CLS_MAXK], ro[CONVRNN__MRMAX];
+    int len[CONVRNN__CLS_MAXK], j, i, pp, r;
+    for (r = 0; r < nrun; r++) {
+        const int ky = ky0 + r;
+        off[r] = ((ptrdiff_t)(c->bwd ? -ky : ky) * c->SW + kx0) * Cs;
+        len[r] = (kx1 - kx0) * Cs;
+    }
+    for (j = j0; j < j1; j += MR) {
+        float *crow[CONVRNN__MRMAX];
+        size_t dp[CONVRNN__MRMAX];
+        for (i = 0; i < MR; i++) {
+            const int q = j + i < j1 ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
+            /* source offset of the receptive field's corner (tap (0,0)); may lie outside, the runs do not */
+            const ptrdiff_t sy = c->bwd ? py + g->pt : (ptrdiff_t)py * g->s - g->pt;
+            const ptrdiff_t sx = c->bwd ? px + g->pl - kw + 1 : (ptrdiff_t)px * g->s - g->pl;
+            ro[i] = (((ptrdiff_t)n * c->SH + sy) * c->SW + sx) * Cs;
+            dp[i] = (size_t)n * c->DH * c->DW + (size_t)pz;
+        }
+        for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+            const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+            const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
+            const float *bl[CONVRNN__CLS_MAXK];
+            const int ld = nvp * VL;
+            for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
+            for (i = 0; i < MR; i++) crow[i] = j + i < j1 ? c->dst + dp[i] * Cd + c0 : NULL;
+            convrnn__ukr_run(nvp, nrun, c->src, ro, off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
+        }
+    }
+}
+static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
+                              const float *bias, float *dst) {
+    const int NR = CONVRNN__NVI * CONVRNN__VL, kh = g->kh, kw = g->kw, taps = kh * kw;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow, SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
+    const int M = g->n * DH * DW, npan = (Cd + NR - 1) / NR;
+    const int ngrp = (npan + CONVRNN__PANELS_PER_TASK - 1) / CONVRNN__PANELS_PER_TASK;
+    const double flops = (double)M * Cd * Cs * taps;
+    const size_t bpsz = (size_t)npan * taps * Cs * NR;
+    const size_t sz_bp = convrnn__al(bpsz * sizeof(float));
+    const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;   /* distinct ranges: the bounds only decrease, */
+    const size_t nint = (size_t)DH * DW + DH + DW + 2 * (size_t)(nyr + nxr) + 4 * (size_t)nyr * nxr + 4;
+    int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, q, cidx, ntask;
+    int *ints, *pos, *cstart, *cy, *cx, *yr, *xr, *yid, *xid, *tstart;
+    char *mem, *base;
+    float *bp;
+    convrnn__clsp c;
+    if ((bwd && g->s != 1) || kh > CONVRNN__CLS_MAXK || kw > CONVRNN__CLS_MAXK) return 0;
+    mem = (char *)convrnn_malloc(actx, sz_bp + nint * sizeof(int) + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    bp = (float *)base;
+    ints = (int *)(base + sz_bp);
+    pos = ints;                                   /* DH*DW */
+    yid = pos + (size_t)DH * DW; xid = yid + DH;   /* range id of each row / column */
+    yr = xid + DW; xr = yr + 2 * nyr;               /* so at most 2k + 1 of them) */
+    cy = xr + 2 * nxr;
+    cx = cy + nyr * nxr;
+    cstart = cx + nyr * nxr;
+    tstart = cstart + nyr * nxr + 1;
+    /* valid kernel rows of destination row py (columns alike; backward: mirrored columns) */
+    for (p = 0; p < DH + DW; p++) {
+        const int isx = p >= DH, d = isx ? p - DH : p, K = isx ? kw : kh, S = isx ? SW : SH, pd = isx ? g->pl : g->pt;
+        int k0, k1, *rng = isx ? xr : yr, *nr = isx ? &nx : &ny;
+        if (!bwd) { k0 = pd - d * g->s; k1 = S + pd - d * g->s; }
+        else if (!isx) { k0 = d + pd - S + 1; k1 = d + pd + 1; }
+        else { k0 = K - 1 - pd - d; k1 = S + K - 1 - pd - d; }
+        if (k0 < 0) k0 = 0;
+        if (k1 > K) k1 = K;
+        if (k1 < k0) k1 = k0;
+        if (!*nr || rng[2 * (*nr - 1)] != k0 || rng[2 * (*nr - 1) + 1] != k1) {
+            if (*nr == 2 * K + 2) { convrnn_free(actx, mem); return 0; }   /* cannot happen (monotone) */
+            rng[2 * *nr] = k0; rng[2 * *nr + 1] = k1; (*nr)++;
+        }
+        (isx ? xid : yid)[d] = *nr - 1;
+    }
+    /* classes (y range, x range) with their positions in row-major order */
+    ncls = 0;
+    cstart[0] = 0;
+    for (p = 0; p < ny; p++)
+        for (q = 0; q < nx; q++) {
+            int py, px, k = cstart[ncls];
+            for (py = 0; py < DH; py++)
+                if (yid[py] == p)
+                    for (px = 0; px < DW; px++)
+                        if (xid[px] == q) pos[k++] = py * DW + px;
+            if (k == cstart[ncls]) continue;
+            cy[ncls] = p; cx[ncls] = q; cstart[++ncls] = k;
+        }
+    /* tasks (shared split): blocks of MC entries of a class, x panel groups */
+    tstart[0] = 0;
+    for (cidx = 0; cidx < ncls; cidx++) {
+        const long long e = (long long)g->n * (cstart[cidx + 1] - cstart[cidx]);
+        tstart[cidx + 1] = tstart[cidx] + (int)((e + CONVRNN__MC - 1) / CONVRNN__MC) * ngrp;
+    }
+    ntask = tstart[ncls];
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+    c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart; c.cy = cy; c.cx = cx;
+    c.yr = yr; c.xr = xr; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.DH = DH; c.DW = DW; c.SH = SH; c.SW = SW;
+    c.npan = npan; c.ncls = ncls;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+        const int nteam = convrnn__team(), me = convrnn__tid();
+        int t, k, grp;
+CONVRNN__OMP_FOR_STATIC
+        for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
+        if (local && nteam > 1) {
+            const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+            for (k = 0; k < ncls; k++) {
+                const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
+                int j;
+                for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
+                    for (grp = 0; grp < ngrp; grp++)
+                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp);
+            }
+        } else {
+CONVRNN__OMP_FOR_DYN
+            for (t = 0; t < ntask; t++) {
+                int j, e1;
+                k = 0;
+                while (tstart[k + 1] <= t) k++;
+                j = (t - tstart[k]) / ngrp * CONVRNN__MC;
+                e1 = g->n * (cstart[k + 1] - cstart[k]);
+                convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, (t - tstart[k]) % ngrp);
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Narrow outputs (at most VL/2 destination channels, stride 1): pixels in the vector lanes. The
+   source goes to a zero-padded planar copy P[n][s][PH][PWv] (forward: row = iy + pt, column =
+   ix + pl; backward-data: row = oy + kh-1-pt, column = ox + kw-1-pl), so that
+       dst(py, px)[d] = sum over (ky, kx, s) of P[s][py + ky][px + kx] * Wt[ky][kx][s][d],
+   Wt = w (forward) or w rotated by 180 degrees with ci/co swapped (backward-data). A tile is PLR
+   output rows x one block of VL columns: per (tap, s) PLR vector loads, Cd broadcasts and
+   PLR*Cd full-width FMAs (the channel-vector kernels would fill half a vector or less). Each
+   destination element is summed over (ky, kx, s) in this order by one task; forward starts from
+   the bias, backward-data adds the sum to dx. Each thread pads and computes its own samples when
+   they split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
+#define CONVRNN__PL_MAXD (CONVRNN__VL / 2)   /* outputs that fill at most half a vector */
+#define CONVRNN__PLR 3
+typedef struct {
+    const convrnn__geom *g;
+    const float *pl, *wt, *bias;
+    float *dst;
+    int bwd, Cs, Cd, DH, DW, PH, PWv, nxb, nrt;
+} convrnn__plp;
+static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx) {
+    const int Cs = c->Cs, PH = c->PH, PWv = c->PWv;
+    const size_t plane = (size_t)PH * PWv;
+    float *pn = (float *)c->pl + (size_t)n * Cs * plane;
+    int s2, y, x;
+    convrnn__vcopy(pn, NULL, (int)(Cs * plane));   /* zeros, then the source pixels in order */
+    for (y = 0; y < SH; y++) {
+        const int r = y + ry;
+        const float *sp = src + ((size_t)n * SH + y) * SW * Cs;
+        if (r < 0 || r >= PH) continue;
+        for (x = 0; x < SW; x++) {
+            float *d = pn + (size_t)r * PWv + x + rx;
+            if (x + rx < 0 || x + rx >= PWv) continue;
+            for (s2 = 0; s2 < Cs; s2++) d[s2 * plane] = sp[(size_t)x * Cs + s2];
+        }
+    }
+}
+static void convrnn__pl_task(const convrnn__plp *c, int n, int rt) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, PLR = CONVRNN__PLR, Cs = c->Cs, Cd = c->Cd, kh = g->kh, kw = g->kw;
+    const int py0 = rt * PLR, nr = c->DH - py0 < PLR ? c->DH - py0 : PLR;
+    int xb, v, d, ky, kx, s2, j;
+    for (xb = 0; xb < c->nxb; xb++) {
+        convrnn__vf acc[CONVRNN__PLR][CONVRNN__PL_MAXD];
+        float tmp[CONVRNN__PL_MAXD * CONVRNN__VL];
+        const int x0 = xb * VL, nx = c->DW - x0 < VL ? c->DW - x0 : VL;
+        for (v = 0; v < PLR; v++)
+            for (d = 0; d < CONVRNN__PL_MAXD; d++)
+                acc[v][d] = c->bias && !c->bwd && d < Cd ? convrnn__vset1(c->bias[d]) : convrnn__vzero();
+        for (ky = 0; ky < kh; ky++)
+            for (kx = 0; kx < kw; kx++)
+                for (s2 = 0; s2 < Cs; s2++) {
+                    const float *pr = c->pl + (((size_t)n * Cs + s2) * c->PH + py0 + ky) * c->PWv + x0 + kx;
+                    const float *wk = c->wt + (((size_t)ky * kw + kx) * Cs + s2) * CONVRNN__PL_MAXD;
+                    convrnn__vf a[CONVRNN__PLR];
+                    CONVRNN__UNROLL for (v = 0; v < PLR; v++) a[v] = v < nr ? convrnn__vld(pr + (size_t)v * c->PWv) : convrnn__vzero();
+                    CONVRNN__UNROLL for (d = 0; d < CONVRNN__PL_MAXD; d++) {
+                        const convrnn__vf wv = convrnn__vset1(wk[d]);
+                        CONVRNN__UNROLL for (v = 0; v < PLR; v++) acc[v][d] = convrnn__vfma(a[v], wv, acc[v][d]);
+                    }
+                }
+        for (v = 0; v < nr; v++) {
+            float *drow = c->dst + (((size_t)n * c->DH + py0 + v) * c->DW + x0) * Cd;
+            for (d = 0; d < Cd; d++) convrnn__vst(tmp + d * VL, acc[v][d]);
+            if (c->bwd)
+                for (j = 0; j < nx; j++)
+                    for (d = 0; d < Cd; d++) drow[(size_t)j * Cd + d] += tmp[d * VL + j];
+            else
+                for (j = 0; j < nx; j++)
+                    for (d = 0; d < Cd; d++) drow[(size_t)j * Cd + d] = tmp[d * VL + j];
+        }
+    }
+}
+static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
+                                const float *bias, float *dst) {
+    const int VL = CONVRNN__VL, kh = g->kh, kw = g->kw, taps = kh * kw;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow, SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
+    const int nxb = (DW + VL - 1) / VL, PH = DH + kh - 1, PWv = nxb * VL + kw - 1;
+    const int nrt = (DH + CONVRNN__PLR - 1) / CONVRNN__PLR, ntask = g->n * nrt;
+    const int ry = bwd ? kh - 1 - g->pt : g->pt, rx = bwd ? kw - 1 - g->pl : g->pl;
+    const double flops = (double)g->n * DH * DW * Cd * Cs * taps;
+    const size_t sz_w = convrnn__al((size_t)taps * Cs * CONVRNN__PL_MAXD * sizeof(float));
+    const size_t psz = (size_t)g->n * Cs * PH * PWv;
+    int nthr = convrnn__nthreads(), local, t;
+    char *mem, *base;
+    float *wt, *pl;
+    convrnn__plp c;
+    if (Cd > CONVRNN__PL_MAXD || g->s != 1) return 0;
+    mem = (char *)convrnn_malloc(actx, sz_w + psz * sizeof(float) + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    wt = (float *)base;
+    pl = (float *)(base + sz_w);
+    for (t = 0; t < taps; t++) {   /* Wt[tap][s][d], d padded to 8 */
+        const int ky = t / kw, kx = t % kw;
+        int s2, d;
+        for (s2 = 0; s2 < Cs; s2++)
+            for (d = 0; d < CONVRNN__PL_MAXD; d++)
+                wt[((size_t)t * Cs + s2) * CONVRNN__PL_MAXD + d] =
+                    d >= Cd ? 0.0f
+                    : bwd ? w[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * g->ci + d) * g->co + s2]
+                          : w[(((size_t)ky * kw + kx) * g->ci + s2) * g->co + d];
+    }
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+    c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd;
+    c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb; c.nrt = nrt;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+        const int nteam = convrnn__team(), me = convrnn__tid();
+        int q;
+        if (local && nteam > 1) {
+            const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+            for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx);
+            for (q = n0 * nrt; q < n1 * nrt; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
+        } else {
+CONVRNN__OMP_FOR_STATIC
+            for (q = 0; q < g->n; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx);
+CONVRNN__OMP_FOR_DYN
+            for (q = 0; q < ntask; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (forward, and backward-data, which is the
    3x3 correlation of the zero-padded dy with the kernel rotated by 180 degrees and ci/co swapped).
    Per 2x2 output tile with 4x4 input patch d (from the zero-padded source, as the direct kernel):
@@ -2453,6 +2850,93 @@ CONVRNN__OMP_DYN(nthr > 1)
    output channels: it transforms its patches (V), runs the 16 GEMMs with the register-blocked
    kernel into M, and transforms M back into its output pixels (one writer per output element, a
    fixed summation order). Returns 0 (nothing written) without scratch memory. */
+/* One Winograd task: tiles [t0, t0 + nt) of the padded source (V, Mb: the thread's scratch). */
+typedef struct {
+    const convrnn__geom *g;
+    const float *pad, *bp, *bias;
+    float *dst;
+    int bwd, Cs, Cd, DH, DW, TH, TW, PH, PW, CsP, npan, CdM, CsV, TB;
+} convrnn__winop;
+static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, int t0, int nt) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int bwd = cx->bwd, Cs = cx->Cs, Cd = cx->Cd, DH = cx->DH, DW = cx->DW, TH = cx->TH, TW = cx->TW;
+    const int PH = cx->PH, PW = cx->PW, CsP = cx->CsP, npan = cx->npan, CdM = cx->CdM, CsV = cx->CsV;
+    const float *pad = cx->pad, *bp = cx->bp, *bias = cx->bias;
+    float *dst = cx->dst;
+    const size_t vx = (size_t)cx->TB * CsV, mx = (size_t)cx->TB * CdM;   /* stride between positions xi */
+    int t, c, i, xi, pp, mt;
+    /* V[xi][t][c] = (B^T d B)[xi] */
+    for (t = 0; t < nt; t++) {
+        const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+        const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP;
+        for (c = 0; c < Cs; c += VL) {
+            const int nn = Cs - c < VL ? Cs - c : VL;
+            convrnn__vf d[4][4], r[4][4];
+            int a, b2;
+            for (a = 0; a < 4; a++)
+                for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CsP + c, nn);
+            for (b2 = 0; b2 < 4; b2++) {
+                r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
+                r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
+                r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
+                r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
+            }
+            for (a = 0; a < 4; a++) {
+                float *v = V + (size_t)(a * 4) * vx + (size_t)t * CsV + c;
+                convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
+                convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
+                convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
+                convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
+            }
+        }
+    }
+    /* M[xi] = V[xi] U[xi] */
+    for (xi = 0; xi < 16; xi++)
+        for (pp = 0; pp < npan; pp++) {
+            const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+            const float *pb = bp + ((size_t)xi * npan + pp) * Cs * NR;
+            const ptrdiff_t zero_off[1] = { 0 };
+            for (mt = 0; mt < nt; mt += MR) {
+                const float *bs[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) {
+                    const int tt = mt + i < nt ? mt + i : mt;
+                    bs[i] = V + (size_t)xi * vx + (size_t)tt * CsV;
+                    crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
+                }
+                convrnn__ukr_off(nvp, 1, bs, zero_off, pb, Cs, crow, wp, 0, NULL);
+            }
+        }
+    /* Y = A^T M A (+ bias, or added to dx) */
+    for (t = 0; t < nt; t++) {
+        const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+        const int ny2 = DH - 2 * ty < 2 ? DH - 2 * ty : 2, nx2 = DW - 2 * tx < 2 ? DW - 2 * tx : 2;
+        for (c = 0; c < Cd; c += VL) {
+            const int nn = Cd - c < VL ? Cd - c : VL;
+            convrnn__vf m[4][4], s2[2][4], y[2][2];
+            int a, b2;
+            for (a = 0; a < 4; a++)
+                for (b2 = 0; b2 < 4; b2++) m[a][b2] = convrnn__vld(Mb + (size_t)(a * 4 + b2) * mx + (size_t)t * CdM + c);
+            for (b2 = 0; b2 < 4; b2++) {
+                s2[0][b2] = convrnn__vadd(convrnn__vadd(m[0][b2], m[1][b2]), m[2][b2]);
+                s2[1][b2] = convrnn__vsub(convrnn__vsub(m[1][b2], m[2][b2]), m[3][b2]);
+            }
+            for (a = 0; a < 2; a++) {
+                y[a][0] = convrnn__vadd(convrnn__vadd(s2[a][0], s2[a][1]), s2[a][2]);
+                y[a][1] = convrnn__vsub(convrnn__vsub(s2[a][1], s2[a][2]), s2[a][3]);
+            }
+            for (a = 0; a < ny2; a++)
+                for (b2 = 0; b2 < nx2; b2++) {
+                    float *o = dst + (((size_t)n * DH + 2 * ty + a) * DW + 2 * tx + b2) * Cd + c;
+                    convrnn__vf v = y[a][b2];
+                    if (bwd) v = convrnn__vadd(convrnn__vldn(o, nn), v);
+                    else if (bias) v = convrnn__vadd(v, convrnn__vldn(bias + c, nn));
+                    convrnn__vstn(o, v, nn);
+                }
+        }
+    }
+}
+
 static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                                const float *bias, float *dst) {
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
@@ -2472,18 +2956,30 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     const size_t psz = (size_t)g->n * PH * PW * CsP, bsz = (size_t)16 * npan * Cs * NR;
     const size_t sz_v = convrnn__al((size_t)16 * TB * CsV * sizeof(float)), sz_m = convrnn__al((size_t)16 * TB * CdM * sizeof(float));
     const size_t per_thr = sz_v + sz_m, off_pad = convrnn__al(bsz * sizeof(float)), off_thr = off_pad + convrnn__al(psz * sizeof(float));
-    int nthr = convrnn__nthreads(), task, p;
+    int nthr = convrnn__nthreads(), task, p, local;
     char *mem, *base;
     float *bp, *pad;
+    convrnn__winop cx;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
     mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     bp = (float *)base;
     pad = (float *)(base + off_pad);
+    cx.g = g; cx.pad = pad; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
+    cx.DH = DH; cx.DW = DW; cx.TH = TH; cx.TW = TW; cx.PH = PH; cx.PW = PW; cx.CsP = CsP; cx.npan = npan;
+    cx.CdM = CdM; cx.CsV = CsV; cx.TB = TB;
+    /* one parallel region: pack U, pad, tasks; with an even split of the batch each thread pads
+       and transforms its own samples */
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+    const int nteam = convrnn__team(), me = convrnn__tid();
+    char *scr = base + off_thr + per_thr * (size_t)me;
+    float *V = (float *)scr, *Mb = (float *)(scr + sz_v);
     /* U = G g G^T per (source channel, destination channel), packed per xi into column panels */
-CONVRNN__OMP_STATIC(bsz > 65536 && nthr > 1)
+CONVRNN__OMP_FOR_STATIC
     for (p = 0; p < npan; p++) {
         const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, ld = ((wp + VL - 1) / VL) * VL;
         int cs, j, a, b2;
@@ -2515,85 +3011,20 @@ CONVRNN__OMP_STATIC(bsz > 65536 && nthr > 1)
                 }
             }
     }
-    /* zero-padded source: pad row r holds source row r - ry (zeros outside) */
-    convrnn__pad_copy(pad, src, g->n, SH, SW, Cs, PH, PW, CsP, ry, rx, psz > 65536 && nthr > 1);
-CONVRNN__OMP_DYN(nthr > 1)
-    for (task = 0; task < ntask; task++) {
-        char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
-        float *V = (float *)scr, *Mb = (float *)(scr + sz_v);
-        const int t0 = task * TB, nt = T - t0 < TB ? T - t0 : TB;
-        const size_t vx = (size_t)TB * CsV, mx = (size_t)TB * CdM;   /* stride between positions xi */
-        int t, c, i, xi, pp, mt;
-        /* V[xi][t][c] = (B^T d B)[xi] */
-        for (t = 0; t < nt; t++) {
-            const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
-            const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP;
-            for (c = 0; c < Cs; c += VL) {
-                const int nn = Cs - c < VL ? Cs - c : VL;
-                convrnn__vf d[4][4], r[4][4];
-                int a, b2;
-                for (a = 0; a < 4; a++)
-                    for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CsP + c, nn);
-                for (b2 = 0; b2 < 4; b2++) {
-                    r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
-                    r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
-                    r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
-                    r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
-                }
-                for (a = 0; a < 4; a++) {
-                    float *v = V + (size_t)(a * 4) * vx + (size_t)t * CsV + c;
-                    convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
-                    convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
-                    convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
-                    convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
-                }
-            }
-        }
-        /* M[xi] = V[xi] U[xi] */
-        for (xi = 0; xi < 16; xi++)
-            for (pp = 0; pp < npan; pp++) {
-                const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
-                const float *pb = bp + ((size_t)xi * npan + pp) * Cs * NR;
-                const ptrdiff_t zero_off[1] = { 0 };
-                for (mt = 0; mt < nt; mt += MR) {
-                    const float *bs[CONVRNN__MRMAX];
-                    float *crow[CONVRNN__MRMAX];
-                    for (i = 0; i < MR; i++) {
-                        const int tt = mt + i < nt ? mt + i : mt;
-                        bs[i] = V + (size_t)xi * vx + (size_t)tt * CsV;
-                        crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
-                    }
-                    convrnn__ukr_off(nvp, 1, bs, zero_off, pb, Cs, crow, wp, 0, NULL);
-                }
-            }
-        /* Y = A^T M A (+ bias, or added to dx) */
-        for (t = 0; t < nt; t++) {
-            const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
-            const int ny2 = DH - 2 * ty < 2 ? DH - 2 * ty : 2, nx2 = DW - 2 * tx < 2 ? DW - 2 * tx : 2;
-            for (c = 0; c < Cd; c += VL) {
-                const int nn = Cd - c < VL ? Cd - c : VL;
-                convrnn__vf m[4][4], s2[2][4], y[2][2];
-                int a, b2;
-                for (a = 0; a < 4; a++)
-                    for (b2 = 0; b2 < 4; b2++) m[a][b2] = convrnn__vld(Mb + (size_t)(a * 4 + b2) * mx + (size_t)t * CdM + c);
-                for (b2 = 0; b2 < 4; b2++) {
-                    s2[0][b2] = convrnn__vadd(convrnn__vadd(m[0][b2], m[1][b2]), m[2][b2]);
-                    s2[1][b2] = convrnn__vsub(convrnn__vsub(m[1][b2], m[2][b2]), m[3][b2]);
-                }
-                for (a = 0; a < 2; a++) {
-                    y[a][0] = convrnn__vadd(convrnn__vadd(s2[a][0], s2[a][1]), s2[a][2]);
-                    y[a][1] = convrnn__vsub(convrnn__vsub(s2[a][1], s2[a][2]), s2[a][3]);
-                }
-                for (a = 0; a < ny2; a++)
-                    for (b2 = 0; b2 < nx2; b2++) {
-                        float *o = dst + (((size_t)n * DH + 2 * ty + a) * DW + 2 * tx + b2) * Cd + c;
-                        convrnn__vf v = y[a][b2];
-                        if (bwd) v = convrnn__vadd(convrnn__vldn(o, nn), v);
-                        else if (bias) v = convrnn__vadd(v, convrnn__vldn(bias + c, nn));
-                        convrnn__vstn(o, v, nn);
-                    }
-            }
-        }
+    if (local && nteam > 1) {
+        const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+        const int T1 = n1 * TH * TW;
+        int q;
+        for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
+        for (q = n0 * TH * TW; q < T1; q += TB) convrnn__wino_task(&cx, V, Mb, q, T1 - q < TB ? T1 - q : TB);
+    } else {
+        /* zero-padded source: pad row r holds source row r - ry (zeros outside) */
+CONVRNN__OMP_FOR_STATIC
+        for (p = 0; p < g->n * PH; p++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, p);
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < ntask; task++)
+            convrnn__wino_task(&cx, V, Mb, task * TB, T - task * TB < TB ? T - task * TB : TB);
+    }
     }
     convrnn_free(actx, mem);
     return 1;
@@ -2629,7 +3060,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     ptrdiff_t *pb;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS) nthr = 1;
-    (void)nthr;
+    (void)nthr; (void)psz;
     mem = (char *)convrnn_malloc(actx, sz_pad + sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -2640,15 +3071,19 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     pb = (ptrdiff_t *)(base + sz_pad + sz_v + sz_z + sz_u);
     memset(dU, 0, (size_t)16 * Ci * Co * sizeof(float));
     for (c0 = 0; c0 < TC; c0++) pb[c0] = (ptrdiff_t)c0 * CiV;
+CONVRNN__OMP_REGION(nthr > 1)
+    {   /* one region: the pad, each chunk's transforms and GEMMs, the fold */
+    int ch, r;
     /* zero-padded x: pad row r holds x row r - pt */
-    convrnn__pad_copy(pad, x, g->n, g->h, g->w, Ci, PH, PW, CiP, g->pt, g->pl, psz > 65536 && nthr > 1);
-    for (c0 = 0; c0 < T; c0 += TC) {
-        const int nt = T - c0 < TC ? T - c0 : TC;
+CONVRNN__OMP_FOR_STATIC
+    for (r = 0; r < g->n * PH; r++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, CiP, g->pt, g->pl, r);
+    for (ch = 0; ch < T; ch += TC) {
+        const int nt = T - ch < TC ? T - ch : TC;
         const size_t vx = (size_t)TC * CiV, zx = (size_t)TC * CoZ;
         int t, task;
-CONVRNN__OMP_STATIC(nthr > 1 && nt > 1)
+CONVRNN__OMP_FOR_STATIC
         for (t = 0; t < nt; t++) {   /* V = B^T d B and Z = A dY A^T of every tile of the chunk */
-            const int q = c0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+            const int q = ch + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
             const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CiP;
             const int ny2 = g->oh - 2 * ty < 2 ? g->oh - 2 * ty : 2, nx2 = g->ow - 2 * tx < 2 ? g->ow - 2 * tx : 2;
             int c, a, b2;
@@ -2694,7 +3129,7 @@ CONVRNN__OMP_STATIC(nthr > 1 && nt > 1)
                 }
             }
         }
-CONVRNN__OMP_DYN(nthr > 1)
+CONVRNN__OMP_FOR_DYN
         for (task = 0; task < ntask; task++) {   /* dU[xi] += V[xi]^T Z[xi] over the chunk */
             const int xi = task / cg_n, cg = task % cg_n;
             const int t0 = cg * CG, t1 = t0 + CG < nct ? t0 + CG : nct;
@@ -2714,7 +3149,7 @@ CONVRNN__OMP_DYN(nthr > 1)
     }
     {   /* dw[a][b][ci][co] += (G^T dU G)[a][b] */
         int ci;
-CONVRNN__OMP_STATIC(nthr > 1)
+CONVRNN__OMP_FOR_STATIC
         for (ci = 0; ci < Ci; ci++) {
             int co, a, j;
             for (co = 0; co < Co; co++) {
@@ -2735,6 +3170,7 @@ CONVRNN__OMP_STATIC(nthr > 1)
                 }
             }
         }
+    }
     }
     convrnn_free(actx, mem);
     return 1;
@@ -2841,99 +3277,141 @@ CONVRNN__OMP_DYN(nthr > 1)
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector; a tile
-   may span taps) x panels of NVP vectors read straight from the dy rows; accumulates into dw. A task
-   owns a range of row tiles x a group of panels; pixel chunks are summed in ascending order. */
+   may span taps) x panels of NVP vectors read straight from the dy rows; accumulates into dw.
+   With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
+   there are KS of them), each summed into its own partial dw and folded into dw in ascending
+   order; KS depends on the shapes only, never on the thread count. A task owns one range x a
+   range of row tiles x a group of panels; pixel chunks are summed in ascending order. When the
+   threads divide KS, each thread pads and reduces its own ranges (its samples stay in its cache;
+   measured: reading a copy another core has just written costs more than the reduction). */
+typedef struct {
+    const convrnn__geom *g;
+    const float *pad, *dy;
+    const ptrdiff_t *ro;
+    float *dw, *db, *part;
+    int MR, KS, TG, ngrp, R, ntile, npan, PH, PW, Kper, bysample;
+} convrnn__bwfp;
+static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of range ks */
+    const int K = c->g->n * c->g->oh * c->g->ow;
+    if (c->bysample) return (int)((long long)ks * c->g->n / c->KS) * c->g->oh * c->g->ow;
+    return (long long)ks * c->Kper < K ? ks * c->Kper : K;
+}
+static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, ptrdiff_t *pb) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC, PPT = CONVRNN__PANELS_PER_TASK;
+    const int MR = c->MR, R = c->R, Co = g->co, Ci = g->ci, OHW = g->oh * g->ow, PH = c->PH, PW = c->PW;
+    const int t0 = rg * c->TG, t1 = t0 + c->TG < c->ntile ? t0 + c->TG : c->ntile;
+    const int p0 = grp * PPT, p1 = p0 + PPT < c->npan ? p0 + PPT : c->npan;
+    const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
+    float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;   /* its row R: the bias gradient */
+    float *dbt = c->KS > 1 ? dwt + (size_t)R * Co : c->db;
+    const float *dy = c->dy;
+    int c0, k, i, pp, tile;
+    for (c0 = k0; c0 < k1; c0 += KC) {
+        const int kc = k1 - c0 < KC ? k1 - c0 : KC;
+        int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
+        for (k = 0; k < kc; k++) {
+            pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+        }
+        if (c->db && rg == 0)   /* bias gradient: this task's columns, rows in ascending order */
+            for (pp = p0; pp < p1; pp++) {
+                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR;
+                int cc;
+                for (cc = col; cc < col + wp; cc += CONVRNN__VL) {
+                    const int nn = col + wp - cc < CONVRNN__VL ? col + wp - cc : CONVRNN__VL;
+                    convrnn__vf acc = convrnn__vldn(dbt + cc, nn);
+                    for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(dy + (size_t)(c0 + k) * Co + cc, nn));
+                    convrnn__vstn(dbt + cc, acc, nn);
+                }
+            }
+        for (tile = t0; tile < t1; tile++) {
+            const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
+            ptrdiff_t o[CONVRNN__MRMAX];
+            float *crow[CONVRNN__MRMAX];
+            for (i = 0; i < MR; i++) o[i] = c->ro[i < mrv ? r0 + i : r0];
+            for (pp = p0; pp < p1; pp++) {
+                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+                for (i = 0; i < MR; i++) crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
+                convrnn__ukr_bo(MR, nvp, kc, c->pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
+            }
+        }
+    }
+}
 static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw, float *db) {
-    const int VL = CONVRNN__VL, MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : CONVRNN__MRP;
+    const int MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : CONVRNN__MRP;
     const int NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
     const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
     const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
-    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
-    /* many pixels and a small filter (first layers): KS fixed pixel ranges, each summed into its own
-       partial dw, folded into dw in ascending order; otherwise the tasks split the filter rows */
-    const int KS = K >= 2048 && (double)R * Co <= 65536.0 ? 8 : 1;
+    const int K = g->n * g->oh * g->ow;
+    /* pixel ranges: 8 from 2048 pixels, 2 from 512 (and 2+ samples), for filters of up to 64K values */
+    const int small = (double)R * Co <= 65536.0;
+    const int KS = small && K >= 2048 ? 8 : small && K >= 512 && g->n >= 2 ? 2 : 1;
     const int tg1 = (ntile + 7) / 8, TG = KS > 1 ? ntile : tg1 > 4 ? tg1 : (ntile < 4 ? ntile : 4);
     const int nrg = (ntile + TG - 1) / TG, ntask = KS * nrg * ngrp;
-    const int Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     const int PH = (g->oh - 1) * g->s + g->kh, PW = (g->ow - 1) * g->s + g->kw;
     const double flops = (double)K * R * Co;
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
     const size_t per_thr = convrnn__al((size_t)KC * sizeof(ptrdiff_t));
-    int nthr = convrnn__nthreads(), task, r;
+    int nthr = convrnn__nthreads(), local, r;
     char *mem, *base;
     float *pad, *part;
     ptrdiff_t *ro;
+    convrnn__bwfp c;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    local = nthr > 1 && KS % nthr == 0 && g->n >= KS;
     mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + sz_part + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     pad = (float *)base;
     ro = (ptrdiff_t *)(base + sz_pad);
     part = (float *)(base + sz_pad + sz_ro);
-    if (KS > 1) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
     for (r = 0; r < R; r++) {
         const int tp = r / Ci;
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
     }
-    convrnn__pad_copy(pad, x, g->n, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, psz > 65536 && nthr > 1);
-CONVRNN__OMP_DYN(nthr > 1)
-    for (task = 0; task < ntask; task++) {
-        const int ks = task / (nrg * ngrp), rg = task / ngrp % nrg, grp = task % ngrp;
-        const int t0 = rg * TG, t1 = t0 + TG < ntile ? t0 + TG : ntile;
-        const int p0 = grp * PPT, p1 = p0 + PPT < npan ? p0 + PPT : npan;
-        const int k0 = ks * Kper, k1 = k0 + Kper < K ? k0 + Kper : K;
-        float *dwt = KS > 1 ? part + (size_t)ks * (R + 1) * Co : dw;   /* its row R: the bias gradient */
-        float *dbt = KS > 1 ? dwt + (size_t)R * Co : db;
-        ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + sz_part + per_thr * (size_t)convrnn__tid());
-        int c0, k, i, pp, tile;
-        for (c0 = k0; c0 < k1; c0 += KC) {
-            const int kc = k1 - c0 < KC ? k1 - c0 : KC;
-            int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
-            for (k = 0; k < kc; k++) {
-                pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
-                if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
-            }
-            if (db && rg == 0)   /* bias gradient: this task's columns, rows in ascending order */
-                for (pp = p0; pp < p1; pp++) {
-                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR;
-                    int c;
-                    for (c = col; c < col + wp; c += CONVRNN__VL) {
-                        const int nn = col + wp - c < CONVRNN__VL ? col + wp - c : CONVRNN__VL;
-                        convrnn__vf acc = convrnn__vldn(dbt + c, nn);
-                        for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(dy + (size_t)(c0 + k) * Co + c, nn));
-                        convrnn__vstn(dbt + c, acc, nn);
-                    }
-                }
-            for (tile = t0; tile < t1; tile++) {
-                const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
-                ptrdiff_t o[CONVRNN__MRMAX];
-                float *crow[CONVRNN__MRMAX];
-                for (i = 0; i < MR; i++) o[i] = ro[i < mrv ? r0 + i : r0];
-                for (pp = p0; pp < p1; pp++) {
-                    const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
-                    for (i = 0; i < MR; i++) crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
-                    convrnn__ukr_bo(MR, nvp, kc, pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
+    c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.KS = KS; c.TG = TG;
+    c.ngrp = ngrp; c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
+    c.Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
+    c.bysample = KS > 1 && g->n >= KS;
+CONVRNN__OMP_REGION(nthr > 1)
+    {   /* one region: pad, tasks, fold */
+    const int nteam = convrnn__team(), me = convrnn__tid();
+    ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + sz_part + per_thr * (size_t)me);
+    int task, q;
+    if (local && nteam > 1) {   /* ranges [ks0, ks1): whole samples, padded here */
+        const int ks0 = KS / nteam * me, ks1 = ks0 + KS / nteam;
+        const int n0 = convrnn__bwfp_k(&c, ks0) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks1) / (g->oh * g->ow);
+        memset(part + (size_t)ks0 * (R + 1) * Co, 0, (size_t)(ks1 - ks0) * (R + 1) * Co * sizeof(float));
+        for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
+        for (task = ks0 * nrg * ngrp; task < ks1 * nrg * ngrp; task++)
+            convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
+CONVRNN__OMP_BARRIER
+    } else {
+        if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
+CONVRNN__OMP_FOR_STATIC
+        for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < ntask; task++) convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
+    }
+    if (KS > 1) {   /* dw += part[0] + part[1] + ... in this order (row R: db) */
+CONVRNN__OMP_FOR_STATIC
+        for (q = 0; q <= R; q++) {
+            float *dr = q < R ? dw + (size_t)q * Co : db;
+            int k, cc;
+            if (!dr) continue;
+            for (k = 0; k < KS; k++) {
+                const float *pr = part + ((size_t)k * (R + 1) + q) * Co;
+                for (cc = 0; cc < Co; cc += CONVRNN__VL) {
+                    const int nn = Co - cc < CONVRNN__VL ? Co - cc : CONVRNN__VL;
+                    convrnn__vstn(dr + cc, convrnn__vadd(convrnn__vldn(dr + cc, nn), convrnn__vldn(pr + cc, nn)), nn);
                 }
             }
         }
     }
-    if (KS > 1) {   /* dw += part[0] + part[1] + ... in this order (row R: db) */
-CONVRNN__OMP_STATIC(nthr > 1)
-        for (r = 0; r <= R; r++) {
-            float *dr = r < R ? dw + (size_t)r * Co : db;
-            int q, c;
-            if (!dr) continue;
-            for (q = 0; q < KS; q++) {
-                const float *pr = part + ((size_t)q * (R + 1) + r) * Co;
-                for (c = 0; c < Co; c += CONVRNN__VL) {
-                    const int nn = Co - c < CONVRNN__VL ? Co - c : CONVRNN__VL;
-                    convrnn__vstn(dr + c, convrnn__vadd(convrnn__vldn(dr + c, nn), convrnn__vldn(pr + c, nn)), nn);
-                }
-            }
-        }
     }
     convrnn_free(actx, mem);
     return 1;
@@ -3443,6 +3921,19 @@ static void *convrnn__fail(convrnn_tape *t, convrnn_status s, const char *fmt, .
 /* 64-byte aligned memory from the tape's arena (valid until reset/free), zeroed when zero is set.
    zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
    with NaN instead, so that a kernel that reads before it writes shows in the tests. */
+/* memset(p, 0, bytes); big blocks in one contiguous piece per thread, the split the kernels give
+   their samples (a gradient then starts in the cache of the core that accumulates into it) */
+static void convrnn__bzero(void *p, size_t bytes) {
+    const int nthr = bytes >= ((size_t)1 << 18) ? convrnn__nthreads() : 1;
+    int i;
+    (void)nthr;
+CONVRNN__OMP_STATIC(nthr > 1)
+    for (i = 0; i < nthr; i++) {
+        const size_t a = bytes / (size_t)nthr * (size_t)i & ~(size_t)63;
+        const size_t b = i == nthr - 1 ? bytes : bytes / (size_t)nthr * (size_t)(i + 1) & ~(size_t)63;
+        memset((char *)p + a, 0, b - a);
+    }
+}
 static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
     int i;
     size_t need;
@@ -3455,7 +3946,7 @@ static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
             t->cur_chunk = i;
             t->bytes_in_use += bytes;
             if (t->bytes_in_use > t->peak_bytes) t->peak_bytes = t->bytes_in_use;
-            if (zero) memset(p, 0, bytes);
+            if (zero) convrnn__bzero(p, bytes);
 #ifdef CONVRNN_DEBUG_POISON
             else memset(p, 0xff, bytes); /* all-ones bytes: a quiet NaN in float and double */
 #endif
@@ -3560,7 +4051,7 @@ static int convrnn__grad_make(convrnn_tape *t, convrnn_tensor *x) {
     if (!x || x->grad != &t->lazy_tag) return 1;
     g = convrnn__pool_get(t, x->size, &x->grad_cap);
     if (!g) return 0;
-    memset(g, 0, x->size * sizeof *g);
+    convrnn__bzero(g, x->size * sizeof *g);
     x->grad = g;
     return 1;
 }
@@ -4040,6 +4531,8 @@ static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const
                                   const convrnn_real *b, convrnn_real *y) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t) && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 0, x, w, b, y)) return;
+    if (CONVRNN__VEC(t) && g->co <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 0, x, w, b, y)) return;
+    if (CONVRNN__VEC(t) && g->ci >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && convrnn__sconv_ind(t->alloc_ctx, g, 0, x, w, b, y)) return;
 #endif
     (void)t;
@@ -4051,6 +4544,8 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
+        if (dx && g->ci <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
+        if (dx && g->co >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;

@@ -237,6 +237,13 @@ static void test_conv(void) {
         { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },
         { 2, 20, 20, 3, 24, 7, 2, 0, 1, 1 },
         { 8, 4, 4, 128, 130, 3, 1, 0, 1, 1 }, /* laptop-sized cell conv, column tail */
+        /* batches that do not split evenly over the threads (shared padded copy, dynamic tasks) */
+        { 3, 9, 9, 16, 24, 3, 1, 0, 1, 1 },
+        { 1, 30, 30, 8, 16, 3, 1, 0, 1, 1 },
+        { 3, 16, 16, 32, 32, 3, 1, 0, 1, 1 },   /* Winograd */
+        { 8, 16, 16, 8, 16, 3, 1, 0, 1, 1 },    /* weight gradient: 8 ranges of whole samples */
+        { 4, 28, 28, 1, 8, 3, 1, 0, 1, 1 },     /* 8 output channels: pixels in the lanes */
+        { 3, 11, 13, 6, 4, 5, 1, 0, 1, 1 },     /* the same with a 5x5 kernel, odd sizes */
         /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
            backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
         { 1, 18, 16, 32, 40, 3, 1, 1, 1, 0 },
