@@ -1826,6 +1826,16 @@ static int convrnn__team(void) { return omp_get_num_threads(); }   /* threads of
 static int convrnn__tid(void) { return 0; }
 static int convrnn__team(void) { return 1; }
 #endif
+/* Whether the threads of a kernel's region each take their own contiguous samples: when the n
+   samples split evenly over nthr threads, or nearly (4+ per thread). */
+static int convrnn__by_sample(int n, int nthr) { return nthr > 1 && (n % nthr == 0 || n >= 4 * nthr); }
+/* Inside a region: this thread's samples [*n0, *n1) of n. 0 when the region has one thread. */
+static int convrnn__my_samples(int n, int *n0, int *n1) {
+    const int nt = convrnn__team(), me = convrnn__tid();
+    *n0 = (int)((long long)n * me / nt);
+    *n1 = (int)((long long)n * (me + 1) / nt);
+    return nt > 1;
+}
 /* ---------------------------------------------------------------------------------- vector layer
    convrnn__vf: a vector of CONVRNN__VL floats; convrnn__vm: a lane mask.
    vld/vst (unaligned), vldn/vstn (first n lanes, 1 <= n <= VL; other lanes read as 0 / untouched),
@@ -2095,30 +2105,6 @@ CONVRNN__FINL void convrnn__ukr_ind_g(const int MR, const int NV, int ntap, cons
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
 
-/* Offset kernel: row i of tap tp reads kc values at base[i] + off[tp]; b holds the packed panel
-   rows of all ntap taps back to back ([tap][kc][NV*VL]). */
-CONVRNN__FINL void convrnn__ukr_off_g(const int MR, const int NV, int ntap, const float *const *base,
-                                      const ptrdiff_t *off, const float *b, int kc, float *const *crow, int ncol,
-                                      int add, const float *bias) {
-    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
-    int tp, k, i, v;
-    convrnn__acc_init(MR, NV, acc, crow, ncol, add, bias);
-    for (tp = 0; tp < ntap; tp++) {
-        const float *ar[CONVRNN__MRMAX];
-        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = base[i] + off[tp];
-        for (k = 0; k < kc; k++) {
-            convrnn__vf bv[CONVRNN__NVMAX];
-            CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(b + v * CONVRNN__VL);
-            CONVRNN__UNROLL for (i = 0; i < MR; i++) {
-                const convrnn__vf av = convrnn__vset1(ar[i][k]);
-                CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
-            }
-            b += NV * CONVRNN__VL;
-        }
-    }
-    convrnn__acc_store(MR, NV, acc, crow, ncol);
-}
-
 /* Packed kernel: a [kc][MR], b [kc][NV*VL]; C rows accumulate (add) or start from zero. */
 CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const float *CONVRNN__RESTRICT a,
                                      const float *CONVRNN__RESTRICT b, float *const *crow, int ncol, int add) {
@@ -2138,9 +2124,9 @@ CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const f
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
 
-/* Run kernel: row i of run r reads len[r] values at src + ro[i] + off[r]; b[r] points at the run's
-   packed panel rows [len[r]][NV*VL]. */
-CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, const float *src, const ptrdiff_t *ro,
+/* Run kernel: row i of run r reads len[r] values at base[i] + off[r]; b[r] points at the run's
+   packed panel rows [len[r]][NV*VL]. (A run is one tap, or the contiguous taps of a kernel row.) */
+CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, const float *const *base,
                                       const ptrdiff_t *off, const int *len, const float *const *b,
                                       float *const *crow, int ncol, int add, const float *bias) {
     convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
@@ -2150,7 +2136,7 @@ CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, cons
         const float *ar[CONVRNN__MRMAX];
         const float *bp = b[r];
         const int kc = len[r];
-        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = src + ro[i] + off[r];
+        CONVRNN__UNROLL for (i = 0; i < MR; i++) ar[i] = base[i] + off[r];
         for (k = 0; k < kc; k++) {
             convrnn__vf bv[CONVRNN__NVMAX];
             CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(bp + v * CONVRNN__VL);
@@ -2163,18 +2149,18 @@ CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, cons
     }
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
-static void convrnn__ukr_run(int nv, int nrun, const float *src, const ptrdiff_t *ro, const ptrdiff_t *off, const int *len,
+static void convrnn__ukr_run(int nv, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
                              const float *const *b, float *const *crow, int ncol, int add, const float *bias) {
     switch (nv) {
-    case 1: convrnn__ukr_run_g(CONVRNN__MRI, 1, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+    case 1: convrnn__ukr_run_g(CONVRNN__MRI, 1, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #if CONVRNN__NVI >= 2
-    case 2: convrnn__ukr_run_g(CONVRNN__MRI, 2, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+    case 2: convrnn__ukr_run_g(CONVRNN__MRI, 2, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #endif
 #if CONVRNN__NVI >= 3
-    case 3: convrnn__ukr_run_g(CONVRNN__MRI, 3, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+    case 3: convrnn__ukr_run_g(CONVRNN__MRI, 3, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #endif
 #if CONVRNN__NVI >= 4
-    case 4: convrnn__ukr_run_g(CONVRNN__MRI, 4, nrun, src, ro, off, len, b, crow, ncol, add, bias); break;
+    case 4: convrnn__ukr_run_g(CONVRNN__MRI, 4, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #endif
     default: break;
     }
@@ -2247,22 +2233,6 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #undef CONVRNN__BO
 }
 
-static void convrnn__ukr_off(int nv, int ntap, const float *const *base, const ptrdiff_t *off, const float *b, int kc,
-                             float *const *crow, int ncol, int add, const float *bias) {
-    switch (nv) {
-    case 1: convrnn__ukr_off_g(CONVRNN__MRI, 1, ntap, base, off, b, kc, crow, ncol, add, bias); break;
-#if CONVRNN__NVI >= 2
-    case 2: convrnn__ukr_off_g(CONVRNN__MRI, 2, ntap, base, off, b, kc, crow, ncol, add, bias); break;
-#endif
-#if CONVRNN__NVI >= 3
-    case 3: convrnn__ukr_off_g(CONVRNN__MRI, 3, ntap, base, off, b, kc, crow, ncol, add, bias); break;
-#endif
-#if CONVRNN__NVI >= 4
-    case 4: convrnn__ukr_off_g(CONVRNN__MRI, 4, ntap, base, off, b, kc, crow, ncol, add, bias); break;
-#endif
-    default: break;
-    }
-}
 static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, float *const *crow, int ncol, int add) {
     switch (nv) {
     case 1: convrnn__ukr_pk_g(CONVRNN__MRP, 1, kc, a, b, crow, ncol, add); break;
@@ -2284,6 +2254,7 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__MC (CONVRNN__TPB_MAX * CONVRNN__MRI)  /* pixels per forward / bwd-data task */
 #define CONVRNN__PANELS_PER_TASK 8          /* column panels per task */
 #define CONVRNN__KC 128
+#define CONVRNN__RUNMAX 64                  /* runs per micro-kernel call (more: further calls add) */
 #define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
@@ -2367,7 +2338,10 @@ typedef struct {
 static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int grp) {
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL, TPB = CONVRNN__MC / CONVRNN__MRI;
     const int taps = c->g->kh * c->g->kw, Cs = c->Cs, Cd = c->Cd, CsP = c->CsP;
+    /* with no stride padding the kw taps of a kernel row are one run of kw*Cs values */
+    const int nrun = CsP == Cs ? c->g->kh : taps, kc = CsP == Cs ? c->g->kw * Cs : Cs;
     const float *bases[CONVRNN__TPB_MAX][CONVRNN__MRMAX];
+    int len[CONVRNN__RUNMAX];
     int tile, i, pp, ntiles = 0;
     for (tile = 0; tile < TPB; tile++) {
         const int q0 = p0 + tile * MR;
@@ -2381,18 +2355,22 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
             if (++px == c->DW) { px = 0; if (++py == c->DH) { py = 0; n++; } }
         }
     }
+    for (i = 0; i < nrun && i < CONVRNN__RUNMAX; i++) len[i] = kc;
     for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
         const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
         const float *pb = c->bp + (size_t)pp * taps * Cs * NR;
         const float *bias = c->bias && !c->bwd ? c->bias + c0 : NULL;
-        for (tile = 0; tile < ntiles; tile++) {
-            const int q0 = p0 + tile * MR;
-            float *crow[CONVRNN__MRMAX];
-            for (i = 0; i < MR; i++) crow[i] = q0 + i < p1 ? c->dst + (size_t)(q0 + i) * Cd + c0 : NULL;
-            if (CsP == Cs)
-                convrnn__ukr_off(nvp, c->g->kh, bases[tile], c->off, pb, c->g->kw * Cs, crow, wp, c->bwd, bias);
-            else
-                convrnn__ukr_off(nvp, taps, bases[tile], c->off, pb, Cs, crow, wp, c->bwd, bias);
+        int r0;
+        for (r0 = 0; r0 < nrun; r0 += CONVRNN__RUNMAX) {   /* float partial sums: the same bits as one call */
+            const int nr = nrun - r0 < CONVRNN__RUNMAX ? nrun - r0 : CONVRNN__RUNMAX;
+            const float *bl[CONVRNN__RUNMAX];
+            for (i = 0; i < nr; i++) bl[i] = pb + (size_t)(r0 + i) * kc * nvp * VL;
+            for (tile = 0; tile < ntiles; tile++) {
+                const int q0 = p0 + tile * MR;
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) crow[i] = q0 + i < p1 ? c->dst + (size_t)(q0 + i) * Cd + c0 : NULL;
+                convrnn__ukr_run(nvp, nr, bases[tile], c->off + r0, len, bl, crow, wp, c->bwd || r0 > 0, r0 ? NULL : bias);
+            }
         }
     }
 }
@@ -2451,7 +2429,7 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
         const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;
         const size_t psz = (size_t)g->n * PH * PW * CsP;
         /* each thread its own samples when they split evenly (or nearly: 4+ per thread) */
-        const int local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+        const int local = convrnn__by_sample(g->n, nthr);
         convrnn__indp c;
         ptrdiff_t *off;
         float *pad;
@@ -2469,12 +2447,10 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
         c.DH = DH; c.DW = DW; c.PH = PH; c.PW = PW; c.CsP = CsP; c.s1 = s1; c.npan = npan;
 CONVRNN__OMP_REGION(nthr > 1)
         {
-            const int nt = convrnn__team(), me = convrnn__tid();
-            int q, grp;
+            int q, grp, n0, n1;
 CONVRNN__OMP_FOR_STATIC
             for (q = 0; q < npan; q++) convrnn__ind_pack(g, bwd, w, bp, q);
-            if (local && nt > 1) {
-                const int n0 = (int)((long long)g->n * me / nt), n1 = (int)((long long)g->n * (me + 1) / nt);
+            if (local && convrnn__my_samples(g->n, &n0, &n1)) {
                 const int P1 = n1 * DH * DW;
                 for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
                 for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC)
@@ -2571,23 +2547,24 @@ typedef struct {
     const convrnn__geom *g;
     const float *src, *bp, *bias;
     float *dst;
-    const int *pos, *cstart, *cy, *cx;   /* positions by class; class c: its y and x range ids */
-    const int *yr, *xr;                  /* range id -> [k0, k1) (pairs) */
-    int bwd, Cs, Cd, DH, DW, SH, SW, npan, ncls;
+    const int *pos, *cstart;   /* positions by class (class c: y range c / nx, x range c % nx) */
+    const int *yr, *xr;        /* range id -> [k0, k1) (pairs) */
+    int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx;
 } convrnn__clsp;
 static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int grp) {
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
     const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
     const int *pos = c->pos + c->cstart[cls];
-    const int ky0 = c->yr[2 * c->cy[cls]], ky1 = c->yr[2 * c->cy[cls] + 1];
-    const int kx0 = c->xr[2 * c->cx[cls]], kx1 = c->xr[2 * c->cx[cls] + 1];
+    const int ky0 = c->yr[2 * (cls / c->nx)], ky1 = c->yr[2 * (cls / c->nx) + 1];
+    const int kx0 = c->xr[2 * (cls % c->nx)], kx1 = c->xr[2 * (cls % c->nx) + 1];
     const int nrun = kx1 > kx0 && ky1 > ky0 ? ky1 - ky0 : 0;
-    ptrdiff_t off[CONVRNN__CLS_MAXK], ro[CONVRNN__MRMAX];
+    ptrdiff_t off[CONVRNN__CLS_MAXK];
+    const float *base[CONVRNN__MRMAX];
     int len[CONVRNN__CLS_MAXK], j, i, pp, r;
+    /* run r relative to the first (row pointers point at a row's first run, inside the source) */
     for (r = 0; r < nrun; r++) {
-        const int ky = ky0 + r;
-        off[r] = ((ptrdiff_t)(c->bwd ? -ky : ky) * c->SW + kx0) * Cs;
+        off[r] = (ptrdiff_t)(c->bwd ? -r : r) * c->SW * Cs;
         len[r] = (kx1 - kx0) * Cs;
     }
     for (j = j0; j < j1; j += MR) {
@@ -2595,10 +2572,10 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
         size_t dp[CONVRNN__MRMAX];
         for (i = 0; i < MR; i++) {
             const int q = j + i < j1 ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
-            /* source offset of the receptive field's corner (tap (0,0)); may lie outside, the runs do not */
-            const ptrdiff_t sy = c->bwd ? py + g->pt : (ptrdiff_t)py * g->s - g->pt;
-            const ptrdiff_t sx = c->bwd ? px + g->pl - kw + 1 : (ptrdiff_t)px * g->s - g->pl;
-            ro[i] = (((ptrdiff_t)n * c->SH + sy) * c->SW + sx) * Cs;
+            /* the source pixel of the first valid tap (ky0, kx0) */
+            const int sy = c->bwd ? py + g->pt - ky0 : py * g->s - g->pt + ky0;
+            const int sx = c->bwd ? px + g->pl - kw + 1 + kx0 : px * g->s - g->pl + kx0;
+            base[i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
             dp[i] = (size_t)n * c->DH * c->DW + (size_t)pz;
         }
         for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
@@ -2608,7 +2585,7 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
             const int ld = nvp * VL;
             for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
             for (i = 0; i < MR; i++) crow[i] = j + i < j1 ? c->dst + dp[i] * Cd + c0 : NULL;
-            convrnn__ukr_run(nvp, nrun, c->src, ro, off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
+            convrnn__ukr_run(nvp, nrun, base, off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
     }
 }
@@ -2622,10 +2599,10 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const double flops = (double)M * Cd * Cs * taps;
     const size_t bpsz = (size_t)npan * taps * Cs * NR;
     const size_t sz_bp = convrnn__al(bpsz * sizeof(float));
-    const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;   /* distinct ranges: the bounds only decrease, */
-    const size_t nint = (size_t)DH * DW + DH + DW + 2 * (size_t)(nyr + nxr) + 4 * (size_t)nyr * nxr + 4;
-    int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, q, cidx, ntask;
-    int *ints, *pos, *cstart, *cy, *cx, *yr, *xr, *yid, *xid, *tstart;
+    const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
+    const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
+    int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
+    int *pos, *cstart, *yr, *xr, *ybeg, *xbeg, *tstart;
     char *mem, *base;
     float *bp;
     convrnn__clsp c;
@@ -2634,18 +2611,15 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     bp = (float *)base;
-    ints = (int *)(base + sz_bp);
-    pos = ints;                                   /* DH*DW */
-    yid = pos + (size_t)DH * DW; xid = yid + DH;   /* range id of each row / column */
-    yr = xid + DW; xr = yr + 2 * nyr;               /* so at most 2k + 1 of them) */
-    cy = xr + 2 * nxr;
-    cx = cy + nyr * nxr;
-    cstart = cx + nyr * nxr;
+    pos = (int *)(base + sz_bp);                     /* DH*DW */
+    yr = pos + (size_t)DH * DW; xr = yr + 2 * nyr;  /* distinct [k0, k1) ranges (the bounds only */
+    ybeg = xr + 2 * nxr; xbeg = ybeg + nyr;         /* decrease: at most 2k + 1), and the first */
+    cstart = xbeg + nxr;                            /* row / column of each; class starts in pos */
     tstart = cstart + nyr * nxr + 1;
     /* valid kernel rows of destination row py (columns alike; backward: mirrored columns) */
     for (p = 0; p < DH + DW; p++) {
         const int isx = p >= DH, d = isx ? p - DH : p, K = isx ? kw : kh, S = isx ? SW : SH, pd = isx ? g->pl : g->pt;
-        int k0, k1, *rng = isx ? xr : yr, *nr = isx ? &nx : &ny;
+        int k0, k1, *rng = isx ? xr : yr, *nr = isx ? &nx : &ny, *beg = isx ? xbeg : ybeg;
         if (!bwd) { k0 = pd - d * g->s; k1 = S + pd - d * g->s; }
         else if (!isx) { k0 = d + pd - S + 1; k1 = d + pd + 1; }
         else { k0 = K - 1 - pd - d; k1 = S + K - 1 - pd - d; }
@@ -2654,23 +2628,19 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
         if (k1 < k0) k1 = k0;
         if (!*nr || rng[2 * (*nr - 1)] != k0 || rng[2 * (*nr - 1) + 1] != k1) {
             if (*nr == 2 * K + 2) { convrnn_free(actx, mem); return 0; }   /* cannot happen (monotone) */
-            rng[2 * *nr] = k0; rng[2 * *nr + 1] = k1; (*nr)++;
+            rng[2 * *nr] = k0; rng[2 * *nr + 1] = k1; beg[*nr] = d; (*nr)++;
         }
-        (isx ? xid : yid)[d] = *nr - 1;
     }
-    /* classes (y range, x range) with their positions in row-major order */
-    ncls = 0;
+    ybeg[ny] = DH; xbeg[nx] = DW;
+    /* class k = (y range k / nx, x range k % nx): a rectangle of positions, taken row-major */
+    ncls = ny * nx;
     cstart[0] = 0;
-    for (p = 0; p < ny; p++)
-        for (q = 0; q < nx; q++) {
-            int py, px, k = cstart[ncls];
-            for (py = 0; py < DH; py++)
-                if (yid[py] == p)
-                    for (px = 0; px < DW; px++)
-                        if (xid[px] == q) pos[k++] = py * DW + px;
-            if (k == cstart[ncls]) continue;
-            cy[ncls] = p; cx[ncls] = q; cstart[++ncls] = k;
-        }
+    for (cidx = 0; cidx < ncls; cidx++) {
+        int py, px, j = cstart[cidx];
+        for (py = ybeg[cidx / nx]; py < ybeg[cidx / nx + 1]; py++)
+            for (px = xbeg[cidx % nx]; px < xbeg[cidx % nx + 1]; px++) pos[j++] = py * DW + px;
+        cstart[cidx + 1] = j;
+    }
     /* tasks (shared split): blocks of MC entries of a class, x panel groups */
     tstart[0] = 0;
     for (cidx = 0; cidx < ncls; cidx++) {
@@ -2679,18 +2649,16 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     }
     ntask = tstart[ncls];
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
-    c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart; c.cy = cy; c.cx = cx;
+    local = convrnn__by_sample(g->n, nthr);
+    c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart;
     c.yr = yr; c.xr = xr; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.DH = DH; c.DW = DW; c.SH = SH; c.SW = SW;
-    c.npan = npan; c.ncls = ncls;
+    c.npan = npan; c.nx = nx;
 CONVRNN__OMP_REGION(nthr > 1)
     {
-        const int nteam = convrnn__team(), me = convrnn__tid();
-        int t, k, grp;
+        int t, k, grp, n0, n1;
 CONVRNN__OMP_FOR_STATIC
         for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
-        if (local && nteam > 1) {
-            const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+        if (local && convrnn__my_samples(g->n, &n0, &n1)) {
             for (k = 0; k < ncls; k++) {
                 const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
                 int j;
@@ -2730,7 +2698,7 @@ typedef struct {
     const convrnn__geom *g;
     const float *pl, *wt, *bias;
     float *dst;
-    int bwd, Cs, Cd, DH, DW, PH, PWv, nxb, nrt;
+    int bwd, Cs, Cd, DH, DW, PH, PWv, nxb;
 } convrnn__plp;
 static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx) {
     const int Cs = c->Cs, PH = c->PH, PWv = c->PWv;
@@ -2817,15 +2785,13 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
                           : w[(((size_t)ky * kw + kx) * g->ci + s2) * g->co + d];
     }
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+    local = convrnn__by_sample(g->n, nthr);
     c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd;
-    c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb; c.nrt = nrt;
+    c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb;
 CONVRNN__OMP_REGION(nthr > 1)
     {
-        const int nteam = convrnn__team(), me = convrnn__tid();
-        int q;
-        if (local && nteam > 1) {
-            const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+        int q, n0, n1;
+        if (local && convrnn__my_samples(g->n, &n0, &n1)) {
             for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx);
             for (q = n0 * nrt; q < n1 * nrt; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
         } else {
@@ -2839,17 +2805,32 @@ CONVRNN__OMP_FOR_DYN
     return 1;
 }
 
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (forward, and backward-data, which is the
-   3x3 correlation of the zero-padded dy with the kernel rotated by 180 degrees and ci/co swapped).
-   Per 2x2 output tile with 4x4 input patch d (from the zero-padded source, as the direct kernel):
-       Y = A^T [ (G g G^T) (.) (B^T d B) ] A
-       B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
-       A^T = [1 1 1 0; 0 1 -1 -1]
-   i.e. 16 GEMMs (one per transform position xi) of [tiles x Cs] x [Cs x Cd] instead of 36 products
-   per tile and channel pair (2.25x fewer multiplications). A task owns a block of TB tiles and all
-   output channels: it transforms its patches (V), runs the 16 GEMMs with the register-blocked
-   kernel into M, and transforms M back into its output pixels (one writer per output element, a
-   fixed summation order). Returns 0 (nothing written) without scratch memory. */
+/* Winograd input transform of one tile: v0[xi * vx + c] = (B^T d B)[xi] for channels [0, C) of
+   the 4x4 patch d at d0 (rows PW pixels apart, pixels P floats apart), xi = 4a + b. Channel
+   vectors are stored whole (the scratch rows are padded to whole vectors). */
+CONVRNN__FINL void convrnn__wino_in(const float *d0, int PW, int P, int C, float *v0, size_t vx) {
+    int c;
+    for (c = 0; c < C; c += CONVRNN__VL) {
+        const int nn = C - c < CONVRNN__VL ? C - c : CONVRNN__VL;
+        convrnn__vf d[4][4], r[4][4];
+        int a, b2;
+        for (a = 0; a < 4; a++)
+            for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * P + c, nn);
+        for (b2 = 0; b2 < 4; b2++) {
+            r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
+            r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
+            r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
+            r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
+        }
+        for (a = 0; a < 4; a++) {
+            float *v = v0 + (size_t)(a * 4) * vx + c;
+            convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
+            convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
+            convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
+            convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
+        }
+    }
+}
 /* One Winograd task: tiles [t0, t0 + nt) of the padded source (V, Mb: the thread's scratch). */
 typedef struct {
     const convrnn__geom *g;
@@ -2868,27 +2849,7 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
     /* V[xi][t][c] = (B^T d B)[xi] */
     for (t = 0; t < nt; t++) {
         const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
-        const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP;
-        for (c = 0; c < Cs; c += VL) {
-            const int nn = Cs - c < VL ? Cs - c : VL;
-            convrnn__vf d[4][4], r[4][4];
-            int a, b2;
-            for (a = 0; a < 4; a++)
-                for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CsP + c, nn);
-            for (b2 = 0; b2 < 4; b2++) {
-                r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
-                r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
-                r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
-                r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
-            }
-            for (a = 0; a < 4; a++) {
-                float *v = V + (size_t)(a * 4) * vx + (size_t)t * CsV + c;
-                convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
-                convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
-                convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
-                convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
-            }
-        }
+        convrnn__wino_in(pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP, PW, CsP, Cs, V + (size_t)t * CsV, vx);
     }
     /* M[xi] = V[xi] U[xi] */
     for (xi = 0; xi < 16; xi++)
@@ -2900,11 +2861,10 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
                 const float *bs[CONVRNN__MRMAX];
                 float *crow[CONVRNN__MRMAX];
                 for (i = 0; i < MR; i++) {
-                    const int tt = mt + i < nt ? mt + i : mt;
-                    bs[i] = V + (size_t)xi * vx + (size_t)tt * CsV;
+                    bs[i] = V + (size_t)xi * vx + (size_t)(mt + i < nt ? mt + i : mt) * CsV;
                     crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
                 }
-                convrnn__ukr_off(nvp, 1, bs, zero_off, pb, Cs, crow, wp, 0, NULL);
+                convrnn__ukr_run(nvp, 1, bs, zero_off, &Cs, &pb, crow, wp, 0, NULL);
             }
         }
     /* Y = A^T M A (+ bias, or added to dx) */
@@ -2937,6 +2897,17 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
     }
 }
 
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (forward, and backward-data, which is the
+   3x3 correlation of the zero-padded dy with the kernel rotated by 180 degrees and ci/co swapped).
+   Per 2x2 output tile with 4x4 input patch d (from the zero-padded source, as the direct kernel):
+       Y = A^T [ (G g G^T) (.) (B^T d B) ] A
+       B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+       A^T = [1 1 1 0; 0 1 -1 -1]
+   i.e. 16 GEMMs (one per transform position xi) of [tiles x Cs] x [Cs x Cd] instead of 36 products
+   per tile and channel pair (2.25x fewer multiplications). A task owns a block of TB tiles and all
+   output channels: it transforms its patches (V), runs the 16 GEMMs with the register-blocked
+   kernel into M, and transforms M back into its output pixels (one writer per output element, a
+   fixed summation order). Returns 0 (nothing written) without scratch memory. */
 static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                                const float *bias, float *dst) {
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
@@ -2962,7 +2933,7 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     convrnn__winop cx;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    local = nthr > 1 && (g->n % nthr == 0 || g->n >= 4 * nthr);
+    local = convrnn__by_sample(g->n, nthr);
     mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -2975,8 +2946,8 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
        and transforms its own samples */
 CONVRNN__OMP_REGION(nthr > 1)
     {
-    const int nteam = convrnn__team(), me = convrnn__tid();
-    char *scr = base + off_thr + per_thr * (size_t)me;
+    char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
+    int n0, n1;
     float *V = (float *)scr, *Mb = (float *)(scr + sz_v);
     /* U = G g G^T per (source channel, destination channel), packed per xi into column panels */
 CONVRNN__OMP_FOR_STATIC
@@ -3011,8 +2982,7 @@ CONVRNN__OMP_FOR_STATIC
                 }
             }
     }
-    if (local && nteam > 1) {
-        const int n0 = (int)((long long)g->n * me / nteam), n1 = (int)((long long)g->n * (me + 1) / nteam);
+    if (local && convrnn__my_samples(g->n, &n0, &n1)) {
         const int T1 = n1 * TH * TW;
         int q;
         for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
@@ -3087,25 +3057,7 @@ CONVRNN__OMP_FOR_STATIC
             const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CiP;
             const int ny2 = g->oh - 2 * ty < 2 ? g->oh - 2 * ty : 2, nx2 = g->ow - 2 * tx < 2 ? g->ow - 2 * tx : 2;
             int c, a, b2;
-            for (c = 0; c < Ci; c += VL) {
-                const int nn = Ci - c < VL ? Ci - c : VL;
-                convrnn__vf d[4][4], r[4][4];
-                for (a = 0; a < 4; a++)
-                    for (b2 = 0; b2 < 4; b2++) d[a][b2] = convrnn__vldn(d0 + ((size_t)a * PW + b2) * CiP + c, nn);
-                for (b2 = 0; b2 < 4; b2++) {
-                    r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
-                    r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
-                    r[2][b2] = convrnn__vsub(d[2][b2], d[1][b2]);
-                    r[3][b2] = convrnn__vsub(d[1][b2], d[3][b2]);
-                }
-                for (a = 0; a < 4; a++) {
-                    float *v = V + (size_t)(a * 4) * vx + (size_t)t * CiV + c;
-                    convrnn__vst(v, convrnn__vsub(r[a][0], r[a][2]));
-                    convrnn__vst(v + vx, convrnn__vadd(r[a][1], r[a][2]));
-                    convrnn__vst(v + 2 * vx, convrnn__vsub(r[a][2], r[a][1]));
-                    convrnn__vst(v + 3 * vx, convrnn__vsub(r[a][1], r[a][3]));
-                }
-            }
+            convrnn__wino_in(d0, PW, CiP, Ci, V + (size_t)t * CiV, vx);
             for (c = 0; c < Co; c += VL) {
                 const int nn = Co - c < VL ? Co - c : VL;
                 convrnn__vf e[2][2], h[4][2];
@@ -3289,7 +3241,7 @@ typedef struct {
     const float *pad, *dy;
     const ptrdiff_t *ro;
     float *dw, *db, *part;
-    int MR, KS, TG, ngrp, R, ntile, npan, PH, PW, Kper, bysample;
+    int MR, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
 } convrnn__bwfp;
 static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of range ks */
     const int K = c->g->n * c->g->oh * c->g->ow;
@@ -3374,7 +3326,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
     }
     c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.KS = KS; c.TG = TG;
-    c.ngrp = ngrp; c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
+    c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
     c.Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     c.bysample = KS > 1 && g->n >= KS;
 CONVRNN__OMP_REGION(nthr > 1)
