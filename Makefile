@@ -23,7 +23,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 CLI_SRC  := examples/convrnn.c $(wildcard examples/cli_*.c)
 
-.PHONY: all test test-asan test-cxx native demo bench clean fuzz
+.PHONY: all test test-asan test-cxx native native-simd demo bench clean fuzz
 all: $(BUILD)/convrnn
 
 $(BUILD):
@@ -51,6 +51,11 @@ test-cxx: | $(BUILD)
 
 native:
 	$(MAKE) all test ARCH="-march=native" BUILD=build-native
+
+# CI: only the float test programs that run the SIMD kernels, on this machine's widest path
+SIMD_TESTS := test_simd test_train test_core test_fixtures test_graph_fixture
+native-simd:
+	$(MAKE) test ARCH="-march=native" BUILD=build-native TESTS="$(patsubst %,build-native/%,$(SIMD_TESTS))"
 
 demo: $(BUILD)/convrnn
 	sh examples/demo.sh $(BUILD)/convrnn
