@@ -1728,8 +1728,12 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      padded               a zero-padded copy, every (pixel, tap) at a fixed offset;
      indirect             (bwd-data with stride > 1) per (pixel, tap) a pointer into the source or
                           to a zero row; B = w packed into column panels.
-   bwd-filter: Winograd, or offsets into a zero-padded copy of x with dy read in place (up to 64
-   input channels), or A and B packed per chunk of KC pixels.
+   bwd-filter: Winograd, or offsets into a zero-padded copy of x with dy read in place: tiles of
+   MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for
+   fewer broadcasts per product), pixel chunks of KC (the last takes the rest, up to 2 KC, so a
+   small map is one chunk and dw is read and written once), the chunk's dy panel kept in L1 across
+   the row tiles. (A packed-GEMM weight gradient for many input channels measured slower on every
+   shape tried: 1x1, 3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
    Threads: one parallel region per call. When the batch splits evenly over the threads, each one
    pads and computes its own samples (measured on this project's machine: reading a copy another
    core has just written costs more than the work of a small layer), and big gradient blocks are
@@ -2026,7 +2030,7 @@ CONVRNN__FINL convrnn__vf convrnn__velu(convrnn__vf x) {
 
 /* ------------------------------------------------------------------------ GEMM micro-kernels
    MR x NV register block (NV vectors of VL columns). Constants per ISA: MRI/NVI for the
-   indirect kernel (forward, bwd-data), MRP/NVP for the packed kernel (bwd-filter). */
+   forward and bwd-data kernels, MRP/NVP (and MRW/NVW for wide outputs) for bwd-filter. */
 #if defined(CONVRNN__AVX512)
 #define CONVRNN__MRI 12
 #define CONVRNN__NVI 2
@@ -2042,6 +2046,13 @@ CONVRNN__FINL convrnn__vf convrnn__velu(convrnn__vf x) {
 #define CONVRNN__NVI 2
 #define CONVRNN__MRP 6
 #define CONVRNN__NVP 2
+#endif
+#if defined(CONVRNN__AVX512)
+#define CONVRNN__MRW 6   /* weight gradient with 4+ vectors of outputs: a wider tile (fewer broadcasts) */
+#define CONVRNN__NVW 4
+#else
+#define CONVRNN__MRW CONVRNN__MRP
+#define CONVRNN__NVW CONVRNN__NVP
 #endif
 #define CONVRNN__MRMAX 16
 #define CONVRNN__NVMAX 4
@@ -2101,25 +2112,6 @@ CONVRNN__FINL void convrnn__ukr_ind_g(const int MR, const int NV, int ntap, cons
             }
             bp += NV * CONVRNN__VL;
         }
-    }
-    convrnn__acc_store(MR, NV, acc, crow, ncol);
-}
-
-/* Packed kernel: a [kc][MR], b [kc][NV*VL]; C rows accumulate (add) or start from zero. */
-CONVRNN__FINL void convrnn__ukr_pk_g(const int MR, const int NV, int kc, const float *CONVRNN__RESTRICT a,
-                                     const float *CONVRNN__RESTRICT b, float *const *crow, int ncol, int add) {
-    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
-    int k, i, v;
-    convrnn__acc_init(MR, NV, acc, crow, ncol, add, NULL);
-    for (k = 0; k < kc; k++) {
-        convrnn__vf bv[CONVRNN__NVMAX];
-        CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(b + v * CONVRNN__VL);
-        CONVRNN__UNROLL for (i = 0; i < MR; i++) {
-            const convrnn__vf av = convrnn__vset1(a[i]);
-            CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
-        }
-        a += MR;
-        b += NV * CONVRNN__VL;
     }
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
@@ -2220,6 +2212,12 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
         else if (full) convrnn__ukr_bo_g(MR_, NV_, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol); \
         else convrnn__ukr_bo_g(MR_, NV_, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol); } while (0)
     if (mr == 2 * CONVRNN__MRP && nv == 1) CONVRNN__BO(2 * CONVRNN__MRP, 1);   /* narrow outputs: twice the rows */
+#if CONVRNN__MRW != CONVRNN__MRP
+    else if (mr == CONVRNN__MRW && nv == CONVRNN__NVW) CONVRNN__BO(CONVRNN__MRW, CONVRNN__NVW);
+    else if (mr == CONVRNN__MRW && nv == 1) convrnn__ukr_bo_g(CONVRNN__MRW, 1, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (mr == CONVRNN__MRW && nv == 2) convrnn__ukr_bo_g(CONVRNN__MRW, 2, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+    else if (mr == CONVRNN__MRW && nv == 3) convrnn__ukr_bo_g(CONVRNN__MRW, 3, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
+#endif
     else if (nv == 1) CONVRNN__BO(CONVRNN__MRP, 1);
 #if CONVRNN__NVP >= 2
     else if (nv == 2) CONVRNN__BO(CONVRNN__MRP, 2);
@@ -2233,21 +2231,6 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #undef CONVRNN__BO
 }
 
-static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, float *const *crow, int ncol, int add) {
-    switch (nv) {
-    case 1: convrnn__ukr_pk_g(CONVRNN__MRP, 1, kc, a, b, crow, ncol, add); break;
-#if CONVRNN__NVP >= 2
-    case 2: convrnn__ukr_pk_g(CONVRNN__MRP, 2, kc, a, b, crow, ncol, add); break;
-#endif
-#if CONVRNN__NVP >= 3
-    case 3: convrnn__ukr_pk_g(CONVRNN__MRP, 3, kc, a, b, crow, ncol, add); break;
-#endif
-#if CONVRNN__NVP >= 4
-    case 4: convrnn__ukr_pk_g(CONVRNN__MRP, 4, kc, a, b, crow, ncol, add); break;
-#endif
-    default: break;
-    }
-}
 
 /* ------------------------------------------------------------------ convolution drivers */
 #define CONVRNN__TPB_MAX 8                  /* micro-tiles per forward / bwd-data task */
@@ -2259,8 +2242,6 @@ static void convrnn__ukr_pk(int nv, int kc, const float *a, const float *b, floa
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins) */
-#define CONVRNN__BWF_PAD_MAX_CI 64          /* weight gradient: padded kernel up to this many input
-                                               channels, packed GEMM above (measured crossover) */
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
@@ -3128,104 +3109,6 @@ CONVRNN__OMP_FOR_STATIC
     return 1;
 }
 
-/* Backward-filter, computed transposed as a packed GEMM over the flattened filter rows
-   r = tap*ci + c:  T[co][r] = sum over output pixels q of dy[q][co] x[q through tap(r)][c(r)].
-   Columns are cut into units of NR rows r (a unit may span several taps when ci is small). Per
-   chunk of KC pixels a task packs dy^T for its output channels ([tile][k][MRP], zero-padded) and,
-   unit by unit, the x values of the unit ([k][NR], zeros for padding); the micro-kernel reads both
-   sequentially. A task owns a block of output-channel tiles x a block of units, sums every chunk
-   in ascending order into its private T block, then adds T transposed into dw (one writer per
-   element, an order that does not depend on the thread count). Returns 0 without scratch. */
-static int convrnn__sconv_bwf(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRP, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
-    const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci;
-    const int U = (R + NR - 1) / NR, nct = (Co + MR - 1) / MR;
-    const int ug_n = (U + 7) / 8, UG = (U + ug_n - 1) / ug_n;            /* units per task */
-    const int ct_n = (nct * MR + 127) / 128, CT = (nct + ct_n - 1) / ct_n; /* co tiles per task */
-    const int K = g->n * g->oh * g->ow, OHW = g->oh * g->ow;
-    const int ntask = ug_n * ct_n, ldt = UG * NR;
-    const double flops = (double)K * R * Co;
-    const size_t sz_t = convrnn__al((size_t)CT * MR * ldt * sizeof(float));
-    const size_t sz_a = convrnn__al((size_t)CT * KC * MR * sizeof(float));
-    const size_t sz_b = convrnn__al((size_t)KC * NR * sizeof(float));
-    const size_t sz_i = convrnn__al((size_t)KC * sizeof(int));
-    const size_t sz_s = convrnn__al((size_t)(NR + 1) * 4 * sizeof(int));
-    const size_t per_thr = sz_t + sz_a + sz_b + 3 * sz_i + sz_s;
-    int nthr = convrnn__nthreads(), task;
-    char *mem, *base;
-    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    mem = (char *)convrnn_malloc(actx, per_thr * (size_t)nthr + 64);
-    if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
-CONVRNN__OMP_DYN(nthr > 1)
-    for (task = 0; task < ntask; task++) {
-        const int ug = task / ct_n, cg = task % ct_n;
-        const int u0 = ug * UG, u1 = u0 + UG < U ? u0 + UG : U;
-        const int t0 = cg * CT, t1 = t0 + CT < nct ? t0 + CT : nct;
-        char *scr = base + per_thr * (size_t)convrnn__tid();
-        float *tb = (float *)scr, *ap = (float *)(scr + sz_t), *bp = (float *)(scr + sz_t + sz_a);
-        int *iy0 = (int *)(scr + sz_t + sz_a + sz_b), *ix0 = iy0 + sz_i / sizeof(int), *nb = ix0 + sz_i / sizeof(int);
-        int *seg = nb + sz_i / sizeof(int);   /* per segment: ky, kx, first channel, length */
-        int c0, k, i, j, u, tile;
-        for (c0 = 0; c0 < K; c0 += KC) {
-            const int kc = K - c0 < KC ? K - c0 : KC;
-            int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
-            for (k = 0; k < kc; k++) {
-                iy0[k] = oy * g->s - g->pt; ix0[k] = ox * g->s - g->pl; nb[k] = n * g->h;
-                if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
-            }
-            for (tile = t0; tile < t1; tile++) {   /* pack dy^T */
-                const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
-                float *a = ap + (size_t)(tile - t0) * KC * MR;
-                for (k = 0; k < kc; k++) {
-                    convrnn__vcopy(a + (size_t)k * MR, dy + (size_t)(c0 + k) * Co + co0, mrv);
-                    if (mrv < MR) convrnn__vcopy(a + (size_t)k * MR + mrv, NULL, MR - mrv);
-                }
-            }
-            for (u = u0; u < u1; u++) {
-                const int r0 = u * NR, wp = R - r0 < NR ? R - r0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
-                int nseg = 0, r = r0, q;
-                while (r < r0 + wp) {     /* the unit's runs of channels, one per tap */
-                    const int tp = r / Ci, c = r % Ci, len = Ci - c < r0 + wp - r ? Ci - c : r0 + wp - r;
-                    seg[4 * nseg] = tp / g->kw; seg[4 * nseg + 1] = tp % g->kw; seg[4 * nseg + 2] = c; seg[4 * nseg + 3] = len;
-                    nseg++;
-                    r += len;
-                }
-                for (k = 0; k < kc; k++) {   /* pack the x values of this unit */
-                    float *b = bp + (size_t)k * ld;
-                    for (q = 0, j = 0; q < nseg; q++) {
-                        const int iy = iy0[k] + seg[4 * q], ix = ix0[k] + seg[4 * q + 1], len = seg[4 * q + 3];
-                        convrnn__vcopy(b + j, iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                                       ? x + (((size_t)nb[k] + iy) * g->w + ix) * Ci + seg[4 * q + 2] : NULL, len);
-                        j += len;
-                    }
-                    if (j < ld) convrnn__vcopy(b + j, NULL, ld - j);
-                }
-                for (tile = t0; tile < t1; tile++) {
-                    float *crow[CONVRNN__MRMAX];
-                    for (i = 0; i < MR; i++)
-                        crow[i] = tb + (size_t)((tile - t0) * MR + i) * ldt + (size_t)(u - u0) * NR;
-                    convrnn__ukr_pk(nvp, kc, ap + (size_t)(tile - t0) * KC * MR, bp, crow, wp, c0 > 0);
-                }
-            }
-        }
-        /* dw[r][co] += T[co][r] */
-        for (u = u0; u < u1; u++) {
-            const int r0 = u * NR, wp = R - r0 < NR ? R - r0 : NR;
-            for (j = 0; j < wp; j++) {
-                float *dr = dw + (size_t)(r0 + j) * Co;
-                for (tile = t0; tile < t1; tile++) {
-                    const int co0 = tile * MR, mrv = Co - co0 < MR ? Co - co0 : MR;
-                    const float *tr = tb + (size_t)((tile - t0) * MR) * ldt + (size_t)(u - u0) * NR + j;
-                    for (i = 0; i < mrv; i++) dr[co0 + i] += tr[(size_t)i * ldt];
-                }
-            }
-        }
-    }
-    convrnn_free(actx, mem);
-    return 1;
-}
-
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector; a tile
@@ -3241,7 +3124,7 @@ typedef struct {
     const float *pad, *dy;
     const ptrdiff_t *ro;
     float *dw, *db, *part;
-    int MR, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
+    int MR, NR, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
 } convrnn__bwfp;
 static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of range ks */
     const int K = c->g->n * c->g->oh * c->g->ow;
@@ -3250,7 +3133,7 @@ static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of
 }
 static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
-    const int VL = CONVRNN__VL, NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC, PPT = CONVRNN__PANELS_PER_TASK;
+    const int VL = CONVRNN__VL, NR = c->NR, KC = CONVRNN__KC, PPT = CONVRNN__PANELS_PER_TASK;
     const int MR = c->MR, R = c->R, Co = g->co, Ci = g->ci, OHW = g->oh * g->ow, PH = c->PH, PW = c->PW;
     const int t0 = rg * c->TG, t1 = t0 + c->TG < c->ntile ? t0 + c->TG : c->ntile;
     const int p0 = grp * PPT, p1 = p0 + PPT < c->npan ? p0 + PPT : c->npan;
@@ -3258,9 +3141,9 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
     float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;   /* its row R: the bias gradient */
     float *dbt = c->KS > 1 ? dwt + (size_t)R * Co : c->db;
     const float *dy = c->dy;
-    int c0, k, i, pp, tile;
-    for (c0 = k0; c0 < k1; c0 += KC) {
-        const int kc = k1 - c0 < KC ? k1 - c0 : KC;
+    int c0, kc, k, i, pp, tile;
+    for (c0 = k0; c0 < k1; c0 += kc) {
+        kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;   /* the last chunk takes the rest (< 2 KC) */
         int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
         for (k = 0; k < kc; k++) {
             pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
@@ -3277,22 +3160,25 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                     convrnn__vstn(dbt + cc, acc, nn);
                 }
             }
-        for (tile = t0; tile < t1; tile++) {
-            const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
-            ptrdiff_t o[CONVRNN__MRMAX];
-            float *crow[CONVRNN__MRMAX];
-            for (i = 0; i < MR; i++) o[i] = c->ro[i < mrv ? r0 + i : r0];
-            for (pp = p0; pp < p1; pp++) {
-                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
-                for (i = 0; i < MR; i++) crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
+        for (pp = p0; pp < p1; pp++) {   /* the chunk's dy panel stays in L1 across the row tiles */
+            const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+            for (tile = t0; tile < t1; tile++) {
+                const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
+                ptrdiff_t o[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) {
+                    o[i] = c->ro[i < mrv ? r0 + i : r0];
+                    crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
+                }
                 convrnn__ukr_bo(MR, nvp, kc, c->pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
             }
         }
     }
 }
 static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw, float *db) {
-    const int MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : CONVRNN__MRP;
-    const int NR = CONVRNN__NVP * CONVRNN__VL, KC = CONVRNN__KC;
+    const int wide = g->co >= CONVRNN__NVW * CONVRNN__VL;
+    const int MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : wide ? CONVRNN__MRW : CONVRNN__MRP;
+    const int NR = (wide ? CONVRNN__NVW : CONVRNN__NVP) * CONVRNN__VL, KC = CONVRNN__KC;
     const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
     const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
@@ -3307,7 +3193,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
-    const size_t per_thr = convrnn__al((size_t)KC * sizeof(ptrdiff_t));
+    const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t));
     int nthr = convrnn__nthreads(), local, r;
     char *mem, *base;
     float *pad, *part;
@@ -3325,7 +3211,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
         const int tp = r / Ci;
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
     }
-    c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.KS = KS; c.TG = TG;
+    c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.NR = NR; c.KS = KS; c.TG = TG;
     c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
     c.Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     c.bysample = KS > 1 && g->n >= KS;
@@ -4500,8 +4386,7 @@ static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const
         if (dx && g->co >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__sconv_ind(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
-        if (dw && g->ci <= CONVRNN__BWF_PAD_MAX_CI && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
-        if (dw && convrnn__sconv_bwf(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
     }
 #endif

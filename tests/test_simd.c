@@ -245,6 +245,10 @@ static void test_conv(void) {
         { 4, 28, 28, 1, 8, 3, 1, 0, 1, 1 },     /* 8 output channels: pixels in the lanes */
         { 3, 11, 13, 6, 4, 5, 1, 0, 1, 1 },     /* the same with a 5x5 kernel, odd sizes */
         { 1, 18, 18, 64, 16, 17, 1, 0, 1, 0 },  /* 17x17: the padded kernel, 289 taps in several calls */
+        /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
+           a last panel of 8 columns) and a 1x1 with channel tails on both sides */
+        { 3, 4, 4, 96, 200, 2, 1, 1, 1, 1 },
+        { 2, 6, 6, 130, 70, 1, 1, 0, 1, 1 },
         /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
            backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
         { 1, 18, 16, 32, 40, 3, 1, 1, 1, 0 },
