@@ -2541,32 +2541,35 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
     const int kx0 = c->xr[2 * (cls % c->nx)], kx1 = c->xr[2 * (cls % c->nx) + 1];
     const int nrun = kx1 > kx0 && ky1 > ky0 ? ky1 - ky0 : 0;
     ptrdiff_t off[CONVRNN__CLS_MAXK];
-    const float *base[CONVRNN__MRMAX];
-    int len[CONVRNN__CLS_MAXK], j, i, pp, r;
+    const float *base[CONVRNN__MC / CONVRNN__MRI][CONVRNN__MRMAX];
+    size_t dp[CONVRNN__MC / CONVRNN__MRI][CONVRNN__MRMAX];
+    int len[CONVRNN__CLS_MAXK], j, i, pp, r, t;
     /* run r relative to the first (row pointers point at a row's first run, inside the source) */
     for (r = 0; r < nrun; r++) {
         off[r] = (ptrdiff_t)(c->bwd ? -r : r) * c->SW * Cs;
         len[r] = (kx1 - kx0) * Cs;
     }
-    for (j = j0; j < j1; j += MR) {
-        float *crow[CONVRNN__MRMAX];
-        size_t dp[CONVRNN__MRMAX];
+    /* rows of every tile of the block first; then panel by panel, each panel's B (taps x Cs x NR)
+       is read from L2 by all the tiles (tile by tile, a group of panels would stream from L3) */
+    for (j = j0, t = 0; j < j1; j += MR, t++)
         for (i = 0; i < MR; i++) {
             const int q = j + i < j1 ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
             /* the source pixel of the first valid tap (ky0, kx0) */
             const int sy = c->bwd ? py + g->pt - ky0 : py * g->s - g->pt + ky0;
             const int sx = c->bwd ? px + g->pl - kw + 1 + kx0 : px * g->s - g->pl + kx0;
-            base[i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
-            dp[i] = (size_t)n * c->DH * c->DW + (size_t)pz;
+            base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
+            dp[t][i] = j + i < j1 ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
         }
-        for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
-            const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
-            const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
-            const float *bl[CONVRNN__CLS_MAXK];
-            const int ld = nvp * VL;
-            for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
-            for (i = 0; i < MR; i++) crow[i] = j + i < j1 ? c->dst + dp[i] * Cd + c0 : NULL;
-            convrnn__ukr_run(nvp, nrun, base, off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
+    for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+        const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
+        const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
+        const float *bl[CONVRNN__CLS_MAXK];
+        const int ld = nvp * VL;
+        for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
+        for (j = j0, t = 0; j < j1; j += MR, t++) {
+            float *crow[CONVRNN__MRMAX];
+            for (i = 0; i < MR; i++) crow[i] = dp[t][i] != (size_t)-1 ? c->dst + dp[t][i] * Cd + c0 : NULL;
+            convrnn__ukr_run(nvp, nrun, base[t], off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
     }
 }
