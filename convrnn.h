@@ -1894,6 +1894,23 @@ CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) {
 CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) {
     return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
 }
+/* r[0..16) as the rows of a 16x16 block, transposed in place: pairs interleaved, then quads within
+   128-bit lanes (u[m] lane L: column 4L+m of four rows), then lanes gathered in two steps */
+CONVRNN__FINL void convrnn__vtrans(convrnn__vf *r) {
+    __m512 t[16], u[16];
+    int m;
+    for (m = 0; m < 8; m++) { t[2 * m] = _mm512_unpacklo_ps(r[2 * m], r[2 * m + 1]); t[2 * m + 1] = _mm512_unpackhi_ps(r[2 * m], r[2 * m + 1]); }
+    for (m = 0; m < 4; m++) {
+        u[4 * m] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], 0x44); u[4 * m + 1] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], 0xEE);
+        u[4 * m + 2] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0x44); u[4 * m + 3] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0xEE);
+    }
+    for (m = 0; m < 4; m++) {
+        const __m512 va = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), wa = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
+        const __m512 vb = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD), wb = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+        r[m] = _mm512_shuffle_f32x4(va, wa, 0x88); r[8 + m] = _mm512_shuffle_f32x4(va, wa, 0xDD);
+        r[4 + m] = _mm512_shuffle_f32x4(vb, wb, 0x88); r[12 + m] = _mm512_shuffle_f32x4(vb, wb, 0xDD);
+    }
+}
 #elif defined(CONVRNN__NEONV)
 #define CONVRNN__VL 4
 typedef float32x4_t convrnn__vf;
@@ -1939,6 +1956,14 @@ CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) {
     return vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
 }
 CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) { return vabsq_f32(a); }
+/* r[0..4) as the rows of a 4x4 block, transposed in place */
+CONVRNN__FINL void convrnn__vtrans(convrnn__vf *r) {
+    const float32x4x2_t p = vtrnq_f32(r[0], r[1]), q = vtrnq_f32(r[2], r[3]);   /* a0 b0 a2 b2 | a1 b1 a3 b3 */
+    r[0] = vcombine_f32(vget_low_f32(p.val[0]), vget_low_f32(q.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(p.val[1]), vget_low_f32(q.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(p.val[0]), vget_high_f32(q.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(p.val[1]), vget_high_f32(q.val[1]));
+}
 #else /* AVX2 + FMA */
 #define CONVRNN__VL 8
 typedef __m256 convrnn__vf;
@@ -1973,6 +1998,20 @@ CONVRNN__FINL convrnn__vf convrnn__vpow2i(convrnn__vf n) {
 CONVRNN__FINL convrnn__vf convrnn__vsignof(convrnn__vf a) { return _mm256_and_ps(a, _mm256_set1_ps(-0.0f)); }
 CONVRNN__FINL convrnn__vf convrnn__vxor(convrnn__vf a, convrnn__vf b) { return _mm256_xor_ps(a, b); }
 CONVRNN__FINL convrnn__vf convrnn__vabs(convrnn__vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+/* r[0..8) as the rows of an 8x8 block, transposed in place (u[m] lane L: column 4L+m of 4 rows) */
+CONVRNN__FINL void convrnn__vtrans(convrnn__vf *r) {
+    __m256 t[8], u[8];
+    int m;
+    for (m = 0; m < 4; m++) { t[2 * m] = _mm256_unpacklo_ps(r[2 * m], r[2 * m + 1]); t[2 * m + 1] = _mm256_unpackhi_ps(r[2 * m], r[2 * m + 1]); }
+    for (m = 0; m < 2; m++) {
+        u[4 * m] = _mm256_shuffle_ps(t[4 * m], t[4 * m + 2], 0x44); u[4 * m + 1] = _mm256_shuffle_ps(t[4 * m], t[4 * m + 2], 0xEE);
+        u[4 * m + 2] = _mm256_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0x44); u[4 * m + 3] = _mm256_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0xEE);
+    }
+    for (m = 0; m < 4; m++) {
+        r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+        r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+    }
+}
 #endif
 
 /* ------------------------------------------------------------------------------- vector math
@@ -2293,16 +2332,29 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
     int tp, c, j;
     for (tp = 0; tp < taps; tp++) {
         const int st = bwd && g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
-        for (c = 0; c < Cs; c++) {
-            float *row = pb + ((size_t)tp * Cs + c) * ld;
-            if (!bwd) {
-                const float *wr = w + ((size_t)st * g->ci + c) * g->co + c0;
-                for (j = 0; j < wp; j++) row[j] = wr[j];
-            } else {
-                const float *wc = w + ((size_t)st * g->ci + c0) * g->co + c;
-                for (j = 0; j < wp; j++) row[j] = wc[(size_t)j * g->co];
+        if (bwd) {   /* row c, column j = w[st][c0 + j][c]: VL x VL blocks transposed in registers */
+            const float *wb = w + ((size_t)st * g->ci + c0) * g->co;
+            float *pt = pb + (size_t)tp * Cs * ld;
+            const int jf = wp / VL * VL, cf = Cs / VL * VL;
+            int jb, cb, q;
+            for (jb = 0; jb < jf; jb += VL)
+                for (cb = 0; cb < cf; cb += VL) {
+                    convrnn__vf r[CONVRNN__VL];
+                    for (q = 0; q < VL; q++) r[q] = convrnn__vld(wb + (size_t)(jb + q) * g->co + cb);
+                    convrnn__vtrans(r);
+                    for (q = 0; q < VL; q++) convrnn__vst(pt + (size_t)(cb + q) * ld + jb, r[q]);
+                }
+            for (c = 0; c < Cs; c++) {   /* the tails, and zeros past wp */
+                float *row = pt + (size_t)c * ld;
+                for (j = c < cf ? jf : 0; j < wp; j++) row[j] = wb[(size_t)j * g->co + c];
+                for (j = wp; j < ld; j++) row[j] = 0;
             }
-            for (j = wp; j < ld; j++) row[j] = 0;
+            continue;
+        }
+        for (c = 0; c < Cs; c++) {   /* forward: row c = w[st][c][c0 .. c0 + wp), zeros to ld */
+            float *row = pb + ((size_t)tp * Cs + c) * ld;
+            convrnn__vcopy(row, w + ((size_t)st * g->ci + c) * g->co + c0, wp);
+            if (wp < ld) convrnn__vcopy(row + wp, NULL, ld - wp);
         }
     }
 }

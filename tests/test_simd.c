@@ -626,8 +626,25 @@ static void test_pool_ties(void) {
     }
 }
 
+/* the in-register VL x VL transpose (bwd-data weight packing) against index arithmetic */
+static void test_vtrans(void) {
+#ifdef CONVRNN__SIMD
+    float in[CONVRNN__VL * CONVRNN__VL], out[CONVRNN__VL * CONVRNN__VL];
+    convrnn__vf r[CONVRNN__VL];
+    int i, j, ok = 1;
+    for (i = 0; i < CONVRNN__VL * CONVRNN__VL; i++) in[i] = (float)i;
+    for (i = 0; i < CONVRNN__VL; i++) r[i] = convrnn__vld(in + i * CONVRNN__VL);
+    convrnn__vtrans(r);
+    for (i = 0; i < CONVRNN__VL; i++) convrnn__vst(out + i * CONVRNN__VL, r[i]);
+    for (i = 0; i < CONVRNN__VL; i++)
+        for (j = 0; j < CONVRNN__VL; j++) ok &= out[i * CONVRNN__VL + j] == in[j * CONVRNN__VL + i];
+    CHECKF(ok, "vtrans: %dx%d transpose wrong", CONVRNN__VL, CONVRNN__VL);
+#endif
+}
+
 int main(void) {
     printf("simd: path %s, %s\n", convrnn_simd_path(), convrnn_build_info());
+    test_vtrans();
     test_conv();
     test_depthwise_dense();
     test_elementwise();
