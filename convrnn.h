@@ -1734,7 +1734,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    small map is one chunk and dw is read and written once), the chunk's dy panel kept in L1 across
    the row tiles. (A packed-GEMM weight gradient for many input channels measured slower on every
    shape tried: 1x1, 3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
-   Threads: one parallel region per call. When the batch splits evenly over the threads, each one
+   Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
+   readout; BaseNet conv5), each thread packs a range of column panels and runs them over every
+   destination row. Otherwise, when the batch splits evenly over the threads, each one
    pads and computes its own samples (measured on this project's machine: reading a copy another
    core has just written costs more than the work of a small layer), and big gradient blocks are
    zeroed in the same split.
@@ -2574,6 +2576,7 @@ CONVRNN__OMP_DYN(nthr > 1)
    gives the same bits. When the threads split the batch evenly each one takes its own samples.
    Returns 0 (nothing written) when it does not apply or scratch memory is unavailable. */
 #define CONVRNN__CLS_MAXK 16   /* kernel sizes up to 16x16 (larger: the padded kernels) */
+#define CONVRNN__CLS_PANEL_BYTES 1048576.0   /* packed weights above this and 4x the source: by panel */
 #define CONVRNN__CLS_MIN_C 16  /* from this many source channels (fewer: runs too short, the padded
                                   kernel wins; measured on 28x28 1 -> 8 and 14x14 8 -> 16) */
 typedef struct {
@@ -2584,7 +2587,7 @@ typedef struct {
     const int *yr, *xr;        /* range id -> [k0, k1) (pairs) */
     int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx;
 } convrnn__clsp;
-static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int grp) {
+static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe) {   /* panels [pa, pe) */
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
     const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
@@ -2612,7 +2615,7 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
             base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
             dp[t][i] = j + i < j1 ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
         }
-    for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
+    for (pp = pa; pp < pe; pp++) {
         const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
         const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
         const float *bl[CONVRNN__CLS_MAXK];
@@ -2637,7 +2640,7 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const size_t sz_bp = convrnn__al(bpsz * sizeof(float));
     const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
     const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
-    int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
+    int nthr = convrnn__nthreads(), local, bypan, ny = 0, nx = 0, ncls, p, cidx, ntask;
     int *pos, *cstart, *yr, *xr, *ybeg, *xbeg, *tstart;
     char *mem, *base;
     float *bp;
@@ -2686,12 +2689,28 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     ntask = tstart[ncls];
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = convrnn__by_sample(g->n, nthr);
+    /* weights far larger than the source (a readout): each thread packs and runs its own panels
+       over every destination row (by samples, each would read the other's packed panels) */
+    bypan = nthr > 1 && npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
+            (double)bpsz > 4.0 * g->n * SH * SW * Cs;
     c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart;
     c.yr = yr; c.xr = xr; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.DH = DH; c.DW = DW; c.SH = SH; c.SW = SW;
     c.npan = npan; c.nx = nx;
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
+        if (bypan) {   /* panels [p0, p1): packed here, then each over every row */
+            const int me = convrnn__tid(), nteam = convrnn__team();
+            const int p0 = (int)((long long)npan * me / nteam), p1 = (int)((long long)npan * (me + 1) / nteam);
+            for (t = p0; t < p1; t++) convrnn__ind_pack(g, bwd, w, bp, t);
+            for (t = p0; t < p1; t++)
+                for (k = 0; k < ncls; k++) {
+                    const int e1 = g->n * (cstart[k + 1] - cstart[k]);
+                    int j;
+                    for (j = 0; j < e1; j += CONVRNN__MC)
+                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, t, t + 1);
+                }
+        } else {
 CONVRNN__OMP_FOR_STATIC
         for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
         if (local && convrnn__my_samples(g->n, &n0, &n1)) {
@@ -2700,7 +2719,8 @@ CONVRNN__OMP_FOR_STATIC
                 int j;
                 for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
                     for (grp = 0; grp < ngrp; grp++)
-                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp);
+                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
+                                           (grp + 1) * CONVRNN__PANELS_PER_TASK < npan ? (grp + 1) * CONVRNN__PANELS_PER_TASK : npan);
             }
         } else {
 CONVRNN__OMP_FOR_DYN
@@ -2710,8 +2730,11 @@ CONVRNN__OMP_FOR_DYN
                 while (tstart[k + 1] <= t) k++;
                 j = (t - tstart[k]) / ngrp * CONVRNN__MC;
                 e1 = g->n * (cstart[k + 1] - cstart[k]);
-                convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, (t - tstart[k]) % ngrp);
+                grp = (t - tstart[k]) % ngrp;
+                convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
+                                   (grp + 1) * CONVRNN__PANELS_PER_TASK < npan ? (grp + 1) * CONVRNN__PANELS_PER_TASK : npan);
             }
+        }
         }
     }
     convrnn_free(actx, mem);

@@ -248,6 +248,7 @@ static void test_conv(void) {
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
         { 3, 4, 4, 96, 200, 2, 1, 1, 1, 1 },
+        { 2, 4, 4, 256, 300, 2, 1, 1, 1, 1 },   /* weights > 1 MB: forward and bwd-data by panel */
         { 2, 6, 6, 130, 70, 1, 1, 0, 1, 1 },
         /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
            backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
