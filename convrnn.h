@@ -2351,12 +2351,12 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
                 for (j = c < cf ? jf : 0; j < wp; j++) row[j] = wb[(size_t)j * g->co + c];
                 for (j = wp; j < ld; j++) row[j] = 0;
             }
-            continue;
-        }
-        for (c = 0; c < Cs; c++) {   /* forward: row c = w[st][c][c0 .. c0 + wp), zeros to ld */
-            float *row = pb + ((size_t)tp * Cs + c) * ld;
-            convrnn__vcopy(row, w + ((size_t)st * g->ci + c) * g->co + c0, wp);
-            if (wp < ld) convrnn__vcopy(row + wp, NULL, ld - wp);
+        } else {
+            for (c = 0; c < Cs; c++) {   /* forward: row c = w[st][c][c0 .. c0 + wp), zeros to ld */
+                float *row = pb + ((size_t)tp * Cs + c) * ld;
+                convrnn__vcopy(row, w + ((size_t)st * g->ci + c) * g->co + c0, wp);
+                if (wp < ld) convrnn__vcopy(row + wp, NULL, ld - wp);
+            }
         }
     }
 }
@@ -2615,7 +2615,7 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
             base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
             dp[t][i] = j + i < j1 ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
         }
-    for (pp = pa; pp < pe; pp++) {
+    for (pp = pa; pp < pe && pp < c->npan; pp++) {
         const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
         const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
         const float *bl[CONVRNN__CLS_MAXK];
@@ -2712,29 +2712,29 @@ CONVRNN__OMP_REGION(nthr > 1)
                 }
         } else {
 CONVRNN__OMP_FOR_STATIC
-        for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
-        if (local && convrnn__my_samples(g->n, &n0, &n1)) {
-            for (k = 0; k < ncls; k++) {
-                const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
-                int j;
-                for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
-                    for (grp = 0; grp < ngrp; grp++)
-                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                           (grp + 1) * CONVRNN__PANELS_PER_TASK < npan ? (grp + 1) * CONVRNN__PANELS_PER_TASK : npan);
-            }
-        } else {
+            for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
+            if (local && convrnn__my_samples(g->n, &n0, &n1)) {
+                for (k = 0; k < ncls; k++) {
+                    const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
+                    int j;
+                    for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
+                        for (grp = 0; grp < ngrp; grp++)
+                            convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
+                                               (grp + 1) * CONVRNN__PANELS_PER_TASK);
+                }
+            } else {
 CONVRNN__OMP_FOR_DYN
-            for (t = 0; t < ntask; t++) {
-                int j, e1;
-                k = 0;
-                while (tstart[k + 1] <= t) k++;
-                j = (t - tstart[k]) / ngrp * CONVRNN__MC;
-                e1 = g->n * (cstart[k + 1] - cstart[k]);
-                grp = (t - tstart[k]) % ngrp;
-                convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                   (grp + 1) * CONVRNN__PANELS_PER_TASK < npan ? (grp + 1) * CONVRNN__PANELS_PER_TASK : npan);
+                for (t = 0; t < ntask; t++) {
+                    int j, e1;
+                    k = 0;
+                    while (tstart[k + 1] <= t) k++;
+                    j = (t - tstart[k]) / ngrp * CONVRNN__MC;
+                    e1 = g->n * (cstart[k + 1] - cstart[k]);
+                    grp = (t - tstart[k]) % ngrp;
+                    convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
+                                       (grp + 1) * CONVRNN__PANELS_PER_TASK);
+                }
             }
-        }
         }
     }
     convrnn_free(actx, mem);
@@ -3089,7 +3089,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     ptrdiff_t *pb;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS) nthr = 1;
-    (void)nthr; (void)psz;
+    (void)nthr;
     mem = (char *)convrnn_malloc(actx, sz_pad + sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -3221,8 +3221,8 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
     const float *dy = c->dy;
     int c0, kc, k, i, pp, tile;
     for (c0 = k0; c0 < k1; c0 += kc) {
-        kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;   /* the last chunk takes the rest (< 2 KC) */
         int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
+        kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;   /* the last chunk takes the rest (< 2 KC) */
         for (k = 0; k < kc; k++) {
             pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
             if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
@@ -3834,9 +3834,6 @@ static void *convrnn__fail(convrnn_tape *t, convrnn_status s, const char *fmt, .
     return NULL;
 }
 
-/* 64-byte aligned memory from the tape's arena (valid until reset/free), zeroed when zero is set.
-   zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
-   with NaN instead, so that a kernel that reads before it writes shows in the tests. */
 /* memset(p, 0, bytes); big blocks in one contiguous piece per thread, the split the kernels give
    their samples (a gradient then starts in the cache of the core that accumulates into it) */
 static void convrnn__bzero(void *p, size_t bytes) {
@@ -3850,6 +3847,9 @@ CONVRNN__OMP_STATIC(nthr > 1)
         memset((char *)p + a, 0, b - a);
     }
 }
+/* 64-byte aligned memory from the tape's arena (valid until reset/free), zeroed when zero is set.
+   zero = 0: the caller writes every element (op outputs); CONVRNN_DEBUG_POISON fills such memory
+   with NaN instead, so that a kernel that reads before it writes shows in the tests. */
 static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
     int i;
     size_t need;
