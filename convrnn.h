@@ -2284,6 +2284,13 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins) */
 
+#define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
+#if defined(__GNUC__)
+#define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define CONVRNN__PREFETCH(p) ((void)(p))
+#endif
+
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
 /* dst[0..n) = src[0..n) (src NULL: zeros), whole vectors and one masked tail */
@@ -2322,22 +2329,44 @@ CONVRNN__FINL void convrnn__pad_row(float *pad, const float *src, int SH, int SW
     if (x0 + nx < PW) convrnn__vcopy(dr + (size_t)(x0 + nx) * CsP, NULL, (PW - x0 - nx) * CsP);
 }
 
-/* Pack B for the direct kernels: panel p holds output columns [p*NR, p*NR + wp) padded to
-   nvp*VL, rows (tap, c). Backward-data with stride 1 takes the kernel columns mirrored (tap (ky, kx)
-   holds w[ky][kw-1-kx]), so that on the padded copy the taps of a kernel row read ascending,
-   contiguous pixels. */
-static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int p) {
+/* Pack B for the direct kernels, panels [p0, p1) from bp on (panel p at p - p0): panel p holds output columns [p*NR, p*NR + wp)
+   padded to nvp*VL, rows (tap, c). Backward-data with stride 1 takes the kernel columns mirrored
+   (tap (ky, kx) holds w[ky][kw-1-kx]), so that on the padded copy the taps of a kernel row read
+   ascending, contiguous pixels. Forward reads w row by row (each row once, in memory order, its
+   pieces to every panel of the range: panel by panel, each 4*NR-byte read would be on another
+   page, which the prefetchers do not follow); backward-data reads, per panel, its VL-row blocks
+   of w along their rows. */
+static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int p0, int p1) {
     const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL, taps = g->kh * g->kw;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
-    const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
-    float *pb = bp + (size_t)p * taps * Cs * NR;
-    int tp, c, j;
-    for (tp = 0; tp < taps; tp++) {
-        const int st = bwd && g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
-        if (bwd) {   /* row c, column j = w[st][c0 + j][c]: VL x VL blocks transposed in registers */
+    int tp, c, j, p;
+    if (!bwd) {   /* row kk = (tp, c) of panel p = w[kk][p*NR .. p*NR + wp), zeros to nvp*VL */
+        const int rows = taps * Cs;
+        for (p = p0; p < p1; p++) {
+            const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, ld = (wp + VL - 1) / VL * VL;
+            float *pb = bp + (size_t)(p - p0) * rows * NR;
+            int kk;
+            for (kk = 0; kk < rows; kk++) {
+                const float *wr = w + (size_t)kk * Cd + c0;
+                if (kk + CONVRNN__PF_ROWS < rows) {   /* each row is on another page: no hardware prefetch */
+                    CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd);
+                    if (wp > 16) CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd + 16);
+                }
+                convrnn__vcopy(pb + (size_t)kk * ld, wr, wp);
+                if (wp < ld) convrnn__vcopy(pb + (size_t)kk * ld + wp, NULL, ld - wp);
+            }
+        }
+        return;
+    }
+    for (p = p0; p < p1; p++) {
+        const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+        const int jf = wp / VL * VL, cf = Cs / VL * VL;
+        float *pb = bp + (size_t)(p - p0) * taps * Cs * NR;
+        for (tp = 0; tp < taps; tp++) {
+            /* row c, column j = w[st][c0 + j][c]: VL x VL blocks transposed in registers */
+            const int st = g->s == 1 ? (tp / g->kw) * g->kw + (g->kw - 1 - tp % g->kw) : tp;
             const float *wb = w + ((size_t)st * g->ci + c0) * g->co;
             float *pt = pb + (size_t)tp * Cs * ld;
-            const int jf = wp / VL * VL, cf = Cs / VL * VL;
             int jb, cb, q;
             for (jb = 0; jb < jf; jb += VL)
                 for (cb = 0; cb < cf; cb += VL) {
@@ -2351,12 +2380,40 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
                 for (j = c < cf ? jf : 0; j < wp; j++) row[j] = wb[(size_t)j * g->co + c];
                 for (j = wp; j < ld; j++) row[j] = 0;
             }
-        } else {
-            for (c = 0; c < Cs; c++) {   /* forward: row c = w[st][c][c0 .. c0 + wp), zeros to ld */
-                float *row = pb + ((size_t)tp * Cs + c) * ld;
-                convrnn__vcopy(row, w + ((size_t)st * g->ci + c) * g->co + c0, wp);
-                if (wp < ld) convrnn__vcopy(row + wp, NULL, ld - wp);
-            }
+        }
+    }
+}
+/* the panels of thread q of nq, into their places in bp (a static split; the packing is a copy,
+   any split is exact) */
+static void convrnn__ind_pack_part(const convrnn__geom *g, int bwd, const float *w, float *bp, int npan, int q, int nq) {
+    const int p0 = (int)((long long)npan * q / nq), p1 = (int)((long long)npan * (q + 1) / nq);
+    convrnn__ind_pack(g, bwd, w, bp + (size_t)p0 * g->kh * g->kw * (bwd ? g->co : g->ci) * CONVRNN__NVI * CONVRNN__VL, p0, p1);
+}
+
+/* Prefetch units [u0, u1) of what packing panel p reads from w (forward: unit kk = the panel's
+   piece of row kk, taps*Cs of them; backward-data: the 64-byte lines of its VL-row blocks, taps *
+   (wp*Cs + 15) / 16), so that a panel packed just in time finds them in L2 */
+static long convrnn__pack_units(const convrnn__geom *g, int bwd, int p) {
+    const int NR = CONVRNN__NVI * CONVRNN__VL, Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int wp = Cd - p * NR < NR ? Cd - p * NR : NR;
+    return (long)g->kh * g->kw * (bwd ? ((long)wp * Cs + 15) / 16 : Cs);
+}
+static void convrnn__pack_prefetch(const convrnn__geom *g, int bwd, const float *w, int p, long u0, long u1) {
+    const int NR = CONVRNN__NVI * CONVRNN__VL, Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR;
+    long u;
+    if (!bwd) {
+        for (u = u0; u < u1; u++) {
+            const float *a = w + (size_t)u * Cd + c0;
+            CONVRNN__PREFETCH(a);
+            CONVRNN__PREFETCH(a + wp - 1);
+        }
+    } else {
+        const long lpb = ((long)wp * Cs + 15) / 16;
+        for (u = u0; u < u1; u++) {
+            const long tp = u / lpb, ln = u % lpb;
+            const int st = g->s == 1 ? (int)(tp / g->kw) * g->kw + (g->kw - 1 - (int)(tp % g->kw)) : (int)tp;
+            CONVRNN__PREFETCH(w + ((size_t)st * g->ci + c0) * g->co + (size_t)ln * 16);
         }
     }
 }
@@ -2483,8 +2540,9 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
 CONVRNN__OMP_REGION(nthr > 1)
         {
             int q, grp, n0, n1;
+            const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
-            for (q = 0; q < npan; q++) convrnn__ind_pack(g, bwd, w, bp, q);
+            for (q = 0; q < nteam; q++) convrnn__ind_pack_part(g, bwd, w, bp, npan, q, nteam);
             if (local && convrnn__my_samples(g->n, &n0, &n1)) {
                 const int P1 = n1 * DH * DW;
                 for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
@@ -2505,8 +2563,11 @@ CONVRNN__OMP_FOR_DYN
         convrnn_free(actx, mem);
         return 1;
     }
-CONVRNN__OMP_STATIC(bpsz > 65536 && nthr > 1)
-    for (p = 0; p < npan; p++) convrnn__ind_pack(g, bwd, w, bp, p);
+    {
+        const int npk = bpsz > 65536 ? nthr : 1;
+CONVRNN__OMP_STATIC(npk > 1)
+        for (p = 0; p < npk; p++) convrnn__ind_pack_part(g, bwd, w, bp, npan, p, npk);
+    }
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
         const int blk = task / ngrp, grp = task % ngrp;
@@ -2587,7 +2648,11 @@ typedef struct {
     const int *yr, *xr;        /* range id -> [k0, k1) (pairs) */
     int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx;
 } convrnn__clsp;
-static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe) {   /* panels [pa, pe) */
+/* panels [pa, pe) of c->bp; with one1 (then pe = pa + 1), panel pa is packed alone at one1, and
+   pf (or NULL) spreads the prefetch of the next panel's packing reads over the tiles */
+typedef struct { const float *w; int p; long u0, u1; } convrnn__clspf;
+static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe, const float *one1,
+                               const convrnn__clspf *pf) {
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
     const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
@@ -2617,12 +2682,17 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
         }
     for (pp = pa; pp < pe && pp < c->npan; pp++) {
         const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
-        const float *pb = c->bp + (size_t)pp * kw * g->kh * Cs * NR;
+        const float *pb = one1 ? one1 : c->bp + (size_t)pp * kw * g->kh * Cs * NR;
         const float *bl[CONVRNN__CLS_MAXK];
         const int ld = nvp * VL;
         for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
         for (j = j0, t = 0; j < j1; j += MR, t++) {
             float *crow[CONVRNN__MRMAX];
+            if (pf) {
+                const int nt = (j1 - j0 + MR - 1) / MR;
+                convrnn__pack_prefetch(c->g, c->bwd, pf->w, pf->p, pf->u0 + (pf->u1 - pf->u0) * t / nt,
+                                       pf->u0 + (pf->u1 - pf->u0) * (t + 1) / nt);
+            }
             for (i = 0; i < MR; i++) crow[i] = dp[t][i] != (size_t)-1 ? c->dst + dp[t][i] * Cd + c0 : NULL;
             convrnn__ukr_run(nvp, nrun, base[t], off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
@@ -2637,10 +2707,16 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const int ngrp = (npan + CONVRNN__PANELS_PER_TASK - 1) / CONVRNN__PANELS_PER_TASK;
     const double flops = (double)M * Cd * Cs * taps;
     const size_t bpsz = (size_t)npan * taps * Cs * NR;
-    const size_t sz_bp = convrnn__al(bpsz * sizeof(float));
     const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
     const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
-    int nthr = convrnn__nthreads(), local, bypan, ny = 0, nx = 0, ncls, p, cidx, ntask;
+    int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
+    /* weights far larger than the source (a readout): each thread packs its own panels one at a
+       time into a slot of its own and runs each over every destination row (packing them all
+       first sends 8 MB of packed copy through memory next to the weights; by samples, each thread
+       would read the other's packed panels). The team only shrinks below, so nthr slots suffice. */
+    const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
+                      (double)bpsz > 4.0 * g->n * SH * SW * Cs;
+    const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * taps * Cs * NR : bpsz) * sizeof(float));
     int *pos, *cstart, *yr, *xr, *ybeg, *xbeg, *tstart;
     char *mem, *base;
     float *bp;
@@ -2689,30 +2765,43 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     ntask = tstart[ncls];
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = convrnn__by_sample(g->n, nthr);
-    /* weights far larger than the source (a readout): each thread packs and runs its own panels
-       over every destination row (by samples, each would read the other's packed panels) */
-    bypan = nthr > 1 && npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
-            (double)bpsz > 4.0 * g->n * SH * SW * Cs;
     c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart;
     c.yr = yr; c.xr = xr; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.DH = DH; c.DW = DW; c.SH = SH; c.SW = SW;
     c.npan = npan; c.nx = nx;
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
-        if (bypan) {   /* panels [p0, p1): packed here, then each over every row */
+        if (bypan) {   /* panels [p0, p1), each packed into this thread's slot just before it runs over every row */
             const int me = convrnn__tid(), nteam = convrnn__team();
             const int p0 = (int)((long long)npan * me / nteam), p1 = (int)((long long)npan * (me + 1) / nteam);
-            for (t = p0; t < p1; t++) convrnn__ind_pack(g, bwd, w, bp, t);
-            for (t = p0; t < p1; t++)
+            float *slot = bp + (size_t)me * taps * Cs * NR;
+            long ntl = 0, done;
+            for (k = 0; k < ncls; k++) {   /* tiles per panel: the next panel's reads spread over them */
+                const int e1 = g->n * (cstart[k + 1] - cstart[k]);
+                int j;
+                for (j = 0; j < e1; j += CONVRNN__MC) ntl += ((j + CONVRNN__MC < e1 ? CONVRNN__MC : e1 - j) + CONVRNN__MRI - 1) / CONVRNN__MRI;
+            }
+            for (t = p0; t < p1; t++) {
+                convrnn__clspf pf;
+                const long nu = t + 1 < p1 ? convrnn__pack_units(g, bwd, t + 1) : 0;
+                convrnn__ind_pack(g, bwd, w, slot, t, t + 1);
+                pf.w = w; pf.p = t + 1; done = 0;
                 for (k = 0; k < ncls; k++) {
                     const int e1 = g->n * (cstart[k + 1] - cstart[k]);
                     int j;
-                    for (j = 0; j < e1; j += CONVRNN__MC)
-                        convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, t, t + 1);
+                    for (j = 0; j < e1; j += CONVRNN__MC) {
+                        const int j1 = j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1;
+                        pf.u0 = ntl ? nu * done / ntl : 0;
+                        done += (j1 - j + CONVRNN__MRI - 1) / CONVRNN__MRI;
+                        pf.u1 = ntl ? nu * done / ntl : 0;
+                        convrnn__cls_block(&c, k, j, j1, t, t + 1, slot, nu ? &pf : NULL);
+                    }
                 }
+            }
         } else {
+            const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
-            for (t = 0; t < npan; t++) convrnn__ind_pack(g, bwd, w, bp, t);
+            for (t = 0; t < nteam; t++) convrnn__ind_pack_part(g, bwd, w, bp, npan, t, nteam);
             if (local && convrnn__my_samples(g->n, &n0, &n1)) {
                 for (k = 0; k < ncls; k++) {
                     const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
@@ -2720,7 +2809,7 @@ CONVRNN__OMP_FOR_STATIC
                     for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
                         for (grp = 0; grp < ngrp; grp++)
                             convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                               (grp + 1) * CONVRNN__PANELS_PER_TASK);
+                                               (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL, NULL);
                 }
             } else {
 CONVRNN__OMP_FOR_DYN
@@ -2732,7 +2821,7 @@ CONVRNN__OMP_FOR_DYN
                     e1 = g->n * (cstart[k + 1] - cstart[k]);
                     grp = (t - tstart[k]) % ngrp;
                     convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                       (grp + 1) * CONVRNN__PANELS_PER_TASK);
+                                       (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL, NULL);
                 }
             }
         }
@@ -3244,9 +3333,21 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                 const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
                 ptrdiff_t o[CONVRNN__MRMAX];
                 float *crow[CONVRNN__MRMAX];
+                int tn = tile + 1, cn = col, wn = wp;
                 for (i = 0; i < MR; i++) {
                     o[i] = c->ro[i < mrv ? r0 + i : r0];
                     crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
+                }
+                /* the next tile's rows of dw (after the last tile, the next panel's first), so that
+                   they arrive while this one computes: the kernel starts by loading its rows, and
+                   dw (a readout's 8 MB) comes from memory, one page per row */
+                if (tn == t1 && pp + 1 < p1) { tn = t0; cn = col + NR; wn = Co - cn < NR ? Co - cn : NR; }
+                if (tn < t1) {
+                    const int r1 = tn * MR, mn = R - r1 < MR ? R - r1 : MR;
+                    int v;
+                    for (i = 0; i < mn; i++)
+                        for (v = 0; v < wn; v += 16) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + v);
+                    for (i = 0; i < mn; i++) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + wn - 1);
                 }
                 convrnn__ukr_bo(MR, nvp, kc, c->pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
             }
