@@ -2285,6 +2285,9 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
                                               and smaller maps or fewer channels the direct kernel wins) */
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
+#ifndef CONVRNN__PACK_GROUP
+#define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
+#endif
 #if defined(__GNUC__)
 #define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -2341,19 +2344,23 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
     int tp, c, j, p;
     if (!bwd) {   /* row kk = (tp, c) of panel p = w[kk][p*NR .. p*NR + wp), zeros to nvp*VL */
-        const int rows = taps * Cs;
-        for (p = p0; p < p1; p++) {
-            const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, ld = (wp + VL - 1) / VL * VL;
-            float *pb = bp + (size_t)(p - p0) * rows * NR;
-            int kk;
+        const int rows = taps * Cs, G = CONVRNN__PACK_GROUP;
+        int pg, kk;
+        for (pg = p0; pg < p1; pg += G) {   /* G panels at a time, row by row */
+            const int pe = pg + G < p1 ? pg + G : p1, c0 = pg * NR, wg = (Cd < pe * NR ? Cd : pe * NR) - c0;
             for (kk = 0; kk < rows; kk++) {
                 const float *wr = w + (size_t)kk * Cd + c0;
                 if (kk + CONVRNN__PF_ROWS < rows) {   /* each row is on another page: no hardware prefetch */
-                    CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd);
-                    if (wp > 16) CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd + 16);
+                    int v;
+                    for (v = 0; v < wg; v += 16) CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd + v);
+                    CONVRNN__PREFETCH(wr + (size_t)CONVRNN__PF_ROWS * Cd + wg - 1);
                 }
-                convrnn__vcopy(pb + (size_t)kk * ld, wr, wp);
-                if (wp < ld) convrnn__vcopy(pb + (size_t)kk * ld + wp, NULL, ld - wp);
+                for (p = pg; p < pe; p++) {
+                    const int wp = Cd - p * NR < NR ? Cd - p * NR : NR, ld = (wp + VL - 1) / VL * VL;
+                    float *row = bp + (size_t)(p - p0) * rows * NR + (size_t)kk * ld;
+                    convrnn__vcopy(row, wr + (p - pg) * NR, wp);
+                    if (wp < ld) convrnn__vcopy(row + wp, NULL, ld - wp);
+                }
             }
         }
         return;
@@ -2388,34 +2395,6 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
 static void convrnn__ind_pack_part(const convrnn__geom *g, int bwd, const float *w, float *bp, int npan, int q, int nq) {
     const int p0 = (int)((long long)npan * q / nq), p1 = (int)((long long)npan * (q + 1) / nq);
     convrnn__ind_pack(g, bwd, w, bp + (size_t)p0 * g->kh * g->kw * (bwd ? g->co : g->ci) * CONVRNN__NVI * CONVRNN__VL, p0, p1);
-}
-
-/* Prefetch units [u0, u1) of what packing panel p reads from w (forward: unit kk = the panel's
-   piece of row kk, taps*Cs of them; backward-data: the 64-byte lines of its VL-row blocks, taps *
-   (wp*Cs + 15) / 16), so that a panel packed just in time finds them in L2 */
-static long convrnn__pack_units(const convrnn__geom *g, int bwd, int p) {
-    const int NR = CONVRNN__NVI * CONVRNN__VL, Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
-    const int wp = Cd - p * NR < NR ? Cd - p * NR : NR;
-    return (long)g->kh * g->kw * (bwd ? ((long)wp * Cs + 15) / 16 : Cs);
-}
-static void convrnn__pack_prefetch(const convrnn__geom *g, int bwd, const float *w, int p, long u0, long u1) {
-    const int NR = CONVRNN__NVI * CONVRNN__VL, Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
-    const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR;
-    long u;
-    if (!bwd) {
-        for (u = u0; u < u1; u++) {
-            const float *a = w + (size_t)u * Cd + c0;
-            CONVRNN__PREFETCH(a);
-            CONVRNN__PREFETCH(a + wp - 1);
-        }
-    } else {
-        const long lpb = ((long)wp * Cs + 15) / 16;
-        for (u = u0; u < u1; u++) {
-            const long tp = u / lpb, ln = u % lpb;
-            const int st = g->s == 1 ? (int)(tp / g->kw) * g->kw + (g->kw - 1 - (int)(tp % g->kw)) : (int)tp;
-            CONVRNN__PREFETCH(w + ((size_t)st * g->ci + c0) * g->co + (size_t)ln * 16);
-        }
-    }
 }
 
 /* The direct kernel on a zero-padded source: destination pixels [p0, p1) (at most MC of them),
@@ -2648,11 +2627,8 @@ typedef struct {
     const int *yr, *xr;        /* range id -> [k0, k1) (pairs) */
     int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx;
 } convrnn__clsp;
-/* panels [pa, pe) of c->bp; with one1 (then pe = pa + 1), panel pa is packed alone at one1, and
-   pf (or NULL) spreads the prefetch of the next panel's packing reads over the tiles */
-typedef struct { const float *w; int p; long u0, u1; } convrnn__clspf;
-static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe, const float *one1,
-                               const convrnn__clspf *pf) {
+/* panels [pa, pe) of c->bp; with one1 (then pe = pa + 1), panel pa packed alone at one1 */
+static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe, const float *one1) {
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
     const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
@@ -2688,11 +2664,6 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
         for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
         for (j = j0, t = 0; j < j1; j += MR, t++) {
             float *crow[CONVRNN__MRMAX];
-            if (pf) {
-                const int nt = (j1 - j0 + MR - 1) / MR;
-                convrnn__pack_prefetch(c->g, c->bwd, pf->w, pf->p, pf->u0 + (pf->u1 - pf->u0) * t / nt,
-                                       pf->u0 + (pf->u1 - pf->u0) * (t + 1) / nt);
-            }
             for (i = 0; i < MR; i++) crow[i] = dp[t][i] != (size_t)-1 ? c->dst + dp[t][i] * Cd + c0 : NULL;
             convrnn__ukr_run(nvp, nrun, base[t], off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
@@ -2716,7 +2687,7 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
        would read the other's packed panels). The team only shrinks below, so nthr slots suffice. */
     const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
                       (double)bpsz > 4.0 * g->n * SH * SW * Cs;
-    const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * taps * Cs * NR : bpsz) * sizeof(float));
+    const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * CONVRNN__PACK_GROUP * taps * Cs * NR : bpsz) * sizeof(float));
     int *pos, *cstart, *yr, *xr, *ybeg, *xbeg, *tstart;
     char *mem, *base;
     float *bp;
@@ -2771,32 +2742,22 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
-        if (bypan) {   /* panels [p0, p1), each packed into this thread's slot just before it runs over every row */
+        if (bypan) {   /* panels [p0, p1), G at a time packed into this thread's slot, each run over every row */
             const int me = convrnn__tid(), nteam = convrnn__team();
             const int p0 = (int)((long long)npan * me / nteam), p1 = (int)((long long)npan * (me + 1) / nteam);
-            float *slot = bp + (size_t)me * taps * Cs * NR;
-            long ntl = 0, done;
-            for (k = 0; k < ncls; k++) {   /* tiles per panel: the next panel's reads spread over them */
-                const int e1 = g->n * (cstart[k + 1] - cstart[k]);
-                int j;
-                for (j = 0; j < e1; j += CONVRNN__MC) ntl += ((j + CONVRNN__MC < e1 ? CONVRNN__MC : e1 - j) + CONVRNN__MRI - 1) / CONVRNN__MRI;
-            }
-            for (t = p0; t < p1; t++) {
-                convrnn__clspf pf;
-                const long nu = t + 1 < p1 ? convrnn__pack_units(g, bwd, t + 1) : 0;
-                convrnn__ind_pack(g, bwd, w, slot, t, t + 1);
-                pf.w = w; pf.p = t + 1; done = 0;
-                for (k = 0; k < ncls; k++) {
-                    const int e1 = g->n * (cstart[k + 1] - cstart[k]);
-                    int j;
-                    for (j = 0; j < e1; j += CONVRNN__MC) {
-                        const int j1 = j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1;
-                        pf.u0 = ntl ? nu * done / ntl : 0;
-                        done += (j1 - j + CONVRNN__MRI - 1) / CONVRNN__MRI;
-                        pf.u1 = ntl ? nu * done / ntl : 0;
-                        convrnn__cls_block(&c, k, j, j1, t, t + 1, slot, nu ? &pf : NULL);
+            const size_t psz = (size_t)taps * Cs * NR;
+            float *slot = bp + (size_t)me * CONVRNN__PACK_GROUP * psz;
+            for (t = p0; t < p1; t += CONVRNN__PACK_GROUP) {
+                const int te = t + CONVRNN__PACK_GROUP < p1 ? t + CONVRNN__PACK_GROUP : p1;
+                int q;
+                convrnn__ind_pack(g, bwd, w, slot, t, te);
+                for (q = t; q < te; q++)
+                    for (k = 0; k < ncls; k++) {
+                        const int e1 = g->n * (cstart[k + 1] - cstart[k]);
+                        int j;
+                        for (j = 0; j < e1; j += CONVRNN__MC)
+                            convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, q, q + 1, slot + (size_t)(q - t) * psz);
                     }
-                }
             }
         } else {
             const int nteam = convrnn__team();
@@ -2809,7 +2770,7 @@ CONVRNN__OMP_FOR_STATIC
                     for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
                         for (grp = 0; grp < ngrp; grp++)
                             convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                               (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL, NULL);
+                                               (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL);
                 }
             } else {
 CONVRNN__OMP_FOR_DYN
@@ -2821,7 +2782,7 @@ CONVRNN__OMP_FOR_DYN
                     e1 = g->n * (cstart[k + 1] - cstart[k]);
                     grp = (t - tstart[k]) % ngrp;
                     convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                       (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL, NULL);
+                                       (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL);
                 }
             }
         }
