@@ -2182,8 +2182,13 @@ CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, cons
     }
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
-static void convrnn__ukr_run(int nv, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
+/* half: at most MRI/2 rows are stored (a class's last tile): full panels take an MRI/2-row kernel */
+static void convrnn__ukr_run(int nv, int half, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
                              const float *const *b, float *const *crow, int ncol, int add, const float *bias) {
+    if (half && nv == CONVRNN__NVI) {
+        convrnn__ukr_run_g(CONVRNN__MRI / 2, CONVRNN__NVI, nrun, base, off, len, b, crow, ncol, add, bias);
+        return;
+    }
     switch (nv) {
     case 1: convrnn__ukr_run_g(CONVRNN__MRI, 1, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #if CONVRNN__NVI >= 2
@@ -2440,7 +2445,7 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
                 const int q0 = p0 + tile * MR;
                 float *crow[CONVRNN__MRMAX];
                 for (i = 0; i < MR; i++) crow[i] = q0 + i < p1 ? c->dst + (size_t)(q0 + i) * Cd + c0 : NULL;
-                convrnn__ukr_run(nvp, nr, bases[tile], c->off + r0, len, bl, crow, wp, c->bwd || r0 > 0, r0 ? NULL : bias);
+                convrnn__ukr_run(nvp, 0, nr, bases[tile], c->off + r0, len, bl, crow, wp, c->bwd || r0 > 0, r0 ? NULL : bias);
             }
         }
     }
@@ -2665,7 +2670,8 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
         for (j = j0, t = 0; j < j1; j += MR, t++) {
             float *crow[CONVRNN__MRMAX];
             for (i = 0; i < MR; i++) crow[i] = dp[t][i] != (size_t)-1 ? c->dst + dp[t][i] * Cd + c0 : NULL;
-            convrnn__ukr_run(nvp, nrun, base[t], off, len, bl, crow, wp, c->bwd, c->bias && !c->bwd ? c->bias + c0 : NULL);
+            convrnn__ukr_run(nvp, j1 - j <= MR / 2, nrun, base[t], off, len, bl, crow, wp, c->bwd,
+                             c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
     }
 }
@@ -2973,7 +2979,7 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
                     bs[i] = V + (size_t)xi * vx + (size_t)(mt + i < nt ? mt + i : mt) * CsV;
                     crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
                 }
-                convrnn__ukr_run(nvp, 1, bs, zero_off, &Cs, &pb, crow, wp, 0, NULL);
+                convrnn__ukr_run(nvp, 0, 1, bs, zero_off, &Cs, &pb, crow, wp, 0, NULL);
             }
         }
     /* Y = A^T M A (+ bias, or added to dx) */
