@@ -3296,6 +3296,14 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
             }
         for (pp = p0; pp < p1; pp++) {   /* the chunk's dy panel stays in L1 across the row tiles */
             const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
+            const float *bsrc = dy + (size_t)c0 * Co + col;
+            int ldb = Co;
+            if (Co > NR) {   /* rows of wp values Co apart: copied together (aligned, 4*NR bytes apart) */
+                float *pk = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
+                for (k = 0; k < kc; k++) convrnn__vcopy(pk + (size_t)k * NR, bsrc + (size_t)k * Co, wp);
+                bsrc = pk;
+                ldb = NR;
+            }
             for (tile = t0; tile < t1; tile++) {
                 const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
                 ptrdiff_t o[CONVRNN__MRMAX];
@@ -3316,7 +3324,7 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                         for (v = 0; v < wn; v += 16) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + v);
                     for (i = 0; i < mn; i++) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + wn - 1);
                 }
-                convrnn__ukr_bo(MR, nvp, kc, c->pad, pb, o, dy + (size_t)c0 * Co + col, Co, crow, wp);
+                convrnn__ukr_bo(MR, nvp, kc, c->pad, pb, o, bsrc, ldb, crow, wp);
             }
         }
     }
@@ -3339,7 +3347,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
-    const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t));
+    const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)) + (Co > NR ? convrnn__al((size_t)2 * KC * NR * sizeof(float)) : 0);
     int nthr = convrnn__nthreads(), local, r;
     char *mem, *base;
     float *pad, *part;
