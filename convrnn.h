@@ -2528,11 +2528,16 @@ CONVRNN__OMP_REGION(nthr > 1)
 CONVRNN__OMP_FOR_STATIC
             for (q = 0; q < nteam; q++) convrnn__ind_pack_part(g, bwd, w, bp, npan, q, nteam);
             if (local && convrnn__my_samples(g->n, &n0, &n1)) {
+                /* the copy's rows made just before the first block that reads them (still in cache) */
                 const int P1 = n1 * DH * DW;
-                for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
-                for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC)
+                int done = n0 * PH;
+                for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC) {
+                    const int e = (q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1) - 1;
+                    const int need = e / (DH * DW) * PH + (e / DW) % DH * s1 + g->kh;   /* rows [.., need) */
+                    for (; done < need; done++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, done);
                     for (grp = 0; grp < ngrp; grp++)
                         convrnn__ind_pad_block(&c, q, q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1, grp);
+                }
             } else {
 CONVRNN__OMP_FOR_STATIC
                 for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
@@ -3306,6 +3311,17 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
             }
             for (tile = t0; tile < t1; tile++) {
                 const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
+                if (c0 + kc < k1) {   /* the next chunk's rows of dy (this task's columns), spread over the calls */
+                    const int cn = c0 + kc, kn = k1 - cn < 2 * KC ? k1 - cn : KC;
+                    const int ncall = (p1 - p0) * (t1 - t0), ic = (pp - p0) * (t1 - t0) + tile - t0;
+                    const int ca = p0 * NR, cb = Co < p1 * NR ? Co : p1 * NR;
+                    int q, v;
+                    for (q = (int)((long long)kn * ic / ncall); q < (int)((long long)kn * (ic + 1) / ncall); q++) {
+                        const float *row = dy + (size_t)(cn + q) * Co;
+                        for (v = ca; v < cb; v += 16) CONVRNN__PREFETCH(row + v);
+                        CONVRNN__PREFETCH(row + cb - 1);
+                    }
+                }
                 ptrdiff_t o[CONVRNN__MRMAX];
                 float *crow[CONVRNN__MRMAX];
                 int tn = tile + 1, cn = col, wn = wp;
