@@ -128,6 +128,7 @@ static int conv_once(const layer *L, int n, convrnn_backend be, int bwd, const c
     convrnn_tape_reset(tp);
 #define t (*tp)
     t.backend = be;
+    t.lazy_grads = 1;   /* as the library trainer: the output gradient is made when asked for (below) */
     dw[0] = dw[1] = L->k; dw[2] = L->ci; dw[3] = L->co; db[0] = L->co;
     X = convrnn_tape_input(&t, n, L->h, L->h, L->ci, x, bwd && L->need_dx);
     W = convrnn_tape_input_nd(&t, 4, dw, w, bwd);
@@ -136,8 +137,10 @@ static int conv_once(const layer *L, int n, convrnn_backend be, int bwd, const c
     Y = convrnn_conv2d(&t, X, W, B, L->s, L->valid ? CONVRNN_VALID : CONVRNN_SAME);
     t1 = now_s();
     t2 = t3 = t1;
-    if (Y && bwd) {   /* the output gradient is set outside the timed region */
-        for (i = 0; i < Y->size; i++) Y->grad[i] = (convrnn_real)((double)((i * 7919) % 1000) / 1000.0 - 0.5);
+    if (Y && bwd) {   /* the output gradient is made and set outside the timed region (as the peer's) */
+        convrnn_real *gy = convrnn_tape_grad(&t, Y);
+        if (!gy) { fprintf(stderr, "%s: %s\n", L->name, t.err.msg); return 0; }
+        for (i = 0; i < Y->size; i++) gy[i] = (convrnn_real)((double)((i * 7919) % 1000) / 1000.0 - 0.5);
         t2 = now_s();
         convrnn_tape_backward_seeded(&t);
         t3 = now_s();
