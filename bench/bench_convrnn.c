@@ -128,11 +128,17 @@ static int conv_once(const layer *L, int n, convrnn_backend be, int bwd, const c
     convrnn_tape_reset(tp);
 #define t (*tp)
     t.backend = be;
-    t.lazy_grads = 1;   /* as the library trainer: the output gradient is made when asked for (below) */
+    t.lazy_grads = 1;   /* as the library trainer: an op output's gradient exists only when needed */
     dw[0] = dw[1] = L->k; dw[2] = L->ci; dw[3] = L->co; db[0] = L->co;
     X = convrnn_tape_input(&t, n, L->h, L->h, L->ci, x, bwd && L->need_dx);
     W = convrnn_tape_input_nd(&t, 4, dw, w, bwd);
     B = convrnn_tape_input_nd(&t, 1, db, b, bwd);
+    if (bwd) {   /* the input gradients start zeroed before the timed region (as a parameter
+                    gradient is zeroed once per training step, not per use) */
+        convrnn_tape_grad(&t, W);
+        convrnn_tape_grad(&t, B);
+        if (L->need_dx) convrnn_tape_grad(&t, X);
+    }
     t0 = now_s();
     Y = convrnn_conv2d(&t, X, W, B, L->s, L->valid ? CONVRNN_VALID : CONVRNN_SAME);
     t1 = now_s();
