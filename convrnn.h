@@ -1732,14 +1732,18 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for
    fewer broadcasts per product), pixel chunks of KC (the last takes the rest, up to 2 KC, so a
    small map is one chunk and dw is read and written once), the chunk's dy panel kept in L1 across
-   the row tiles. (A packed-GEMM weight gradient for many input channels measured slower on every
-   shape tried: 1x1, 3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
+   the row tiles (copied into an aligned block when co spans several panels), the next tile's rows
+   of dw and the next chunk's rows of dy prefetched while a tile runs. (A packed-GEMM weight
+   gradient for many input channels measured slower on every shape tried: 1x1, 3x3 stride 2,
+   5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
    Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
-   readout; BaseNet conv5), each thread packs a range of column panels and runs them over every
-   destination row. Otherwise, when the batch splits evenly over the threads, each one
-   pads and computes its own samples (measured on this project's machine: reading a copy another
-   core has just written costs more than the work of a small layer), and big gradient blocks are
-   zeroed in the same split.
+   readout; BaseNet conv5), each thread takes a range of column panels and packs them, two at a
+   time, into a slot of its own just before running them over every destination row (packing all
+   first sent 8 MB of copy through memory next to the weights). Otherwise, when the batch splits
+   evenly over the threads, each one pads and computes its own samples (measured on this
+   project's machine: reading a copy another core has just written costs more than the work of a
+   small layer), making each row of the padded copy just before the first block that reads it,
+   and big gradient blocks are zeroed in the same split.
    Determinism: each output element is computed by exactly one task, which sums its reduction
    dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
    split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
@@ -2290,9 +2294,7 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
                                               and smaller maps or fewer channels the direct kernel wins) */
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
-#ifndef CONVRNN__PACK_GROUP
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
-#endif
 #if defined(__GNUC__)
 #define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -2337,13 +2339,14 @@ CONVRNN__FINL void convrnn__pad_row(float *pad, const float *src, int SH, int SW
     if (x0 + nx < PW) convrnn__vcopy(dr + (size_t)(x0 + nx) * CsP, NULL, (PW - x0 - nx) * CsP);
 }
 
-/* Pack B for the direct kernels, panels [p0, p1) from bp on (panel p at p - p0): panel p holds output columns [p*NR, p*NR + wp)
-   padded to nvp*VL, rows (tap, c). Backward-data with stride 1 takes the kernel columns mirrored
-   (tap (ky, kx) holds w[ky][kw-1-kx]), so that on the padded copy the taps of a kernel row read
-   ascending, contiguous pixels. Forward reads w row by row (each row once, in memory order, its
-   pieces to every panel of the range: panel by panel, each 4*NR-byte read would be on another
-   page, which the prefetchers do not follow); backward-data reads, per panel, its VL-row blocks
-   of w along their rows. */
+/* Pack B for the direct kernels, panels [p0, p1) from bp on (panel p at p - p0): panel p holds
+   output columns [p*NR, p*NR + wp) padded to nvp*VL, rows (tap, c). Backward-data with stride 1
+   takes the kernel columns mirrored (tap (ky, kx) holds w[ky][kw-1-kx]), so that on the padded
+   copy the taps of a kernel row read ascending, contiguous pixels. Forward reads w row by row,
+   PACK_GROUP panels at a time (one page per row of w for the group; panel by panel, every
+   4*NR-byte piece would be on another page, which the hardware prefetchers do not follow, so the
+   rows ahead are prefetched); backward-data reads, per panel, its VL-row blocks of w along their
+   rows. */
 static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int p0, int p1) {
     const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL, taps = g->kh * g->kw;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
