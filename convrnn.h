@@ -1839,11 +1839,16 @@ static int convrnn__team(void) { return 1; }
 /* Whether the threads of a kernel's region each take their own contiguous samples: when the n
    samples split evenly over nthr threads, or nearly (4+ per thread). */
 static int convrnn__by_sample(int n, int nthr) { return nthr > 1 && (n % nthr == 0 || n >= 4 * nthr); }
-/* Inside a region: this thread's samples [*n0, *n1) of n. 0 when the region has one thread. */
+/* Part q of nq of [0, n): [*a, *b), contiguous, sizes differing by at most one. */
+static void convrnn__share(int n, int q, int nq, int *a, int *b) {
+    *a = (int)((long long)n * q / nq);
+    *b = (int)((long long)n * (q + 1) / nq);
+}
+/* Inside a region: this thread's samples (or other items) [*n0, *n1) of n. 0 when the region has
+   one thread. */
 static int convrnn__my_samples(int n, int *n0, int *n1) {
-    const int nt = convrnn__team(), me = convrnn__tid();
-    *n0 = (int)((long long)n * me / nt);
-    *n1 = (int)((long long)n * (me + 1) / nt);
+    const int nt = convrnn__team();
+    convrnn__share(n, convrnn__tid(), nt, n0, n1);
     return nt > 1;
 }
 /* ---------------------------------------------------------------------------------- vector layer
@@ -2401,7 +2406,8 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
 /* the panels of thread q of nq, into their places in bp (a static split; the packing is a copy,
    any split is exact) */
 static void convrnn__ind_pack_part(const convrnn__geom *g, int bwd, const float *w, float *bp, int npan, int q, int nq) {
-    const int p0 = (int)((long long)npan * q / nq), p1 = (int)((long long)npan * (q + 1) / nq);
+    int p0, p1;
+    convrnn__share(npan, q, nq, &p0, &p1);
     convrnn__ind_pack(g, bwd, w, bp + (size_t)p0 * g->kh * g->kw * (bwd ? g->co : g->ci) * CONVRNN__NVI * CONVRNN__VL, p0, p1);
 }
 
@@ -2695,8 +2701,8 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
     const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
     int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
-    /* weights far larger than the source (a readout): each thread packs its own panels one at a
-       time into a slot of its own and runs each over every destination row (packing them all
+    /* weights far larger than the source (a readout): each thread packs its own panels, PACK_GROUP
+       at a time, into a slot of its own and runs each over every destination row (packing them all
        first sends 8 MB of packed copy through memory next to the weights; by samples, each thread
        would read the other's packed panels). The team only shrinks below, so nthr slots suffice. */
     const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
@@ -2757,10 +2763,10 @@ CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
         if (bypan) {   /* panels [p0, p1), G at a time packed into this thread's slot, each run over every row */
-            const int me = convrnn__tid(), nteam = convrnn__team();
-            const int p0 = (int)((long long)npan * me / nteam), p1 = (int)((long long)npan * (me + 1) / nteam);
             const size_t psz = (size_t)taps * Cs * NR;
-            float *slot = bp + (size_t)me * CONVRNN__PACK_GROUP * psz;
+            float *slot = bp + (size_t)convrnn__tid() * CONVRNN__PACK_GROUP * psz;
+            int p0, p1;
+            convrnn__my_samples(npan, &p0, &p1);
             for (t = p0; t < p1; t += CONVRNN__PACK_GROUP) {
                 const int te = t + CONVRNN__PACK_GROUP < p1 ? t + CONVRNN__PACK_GROUP : p1;
                 int q;
@@ -3283,7 +3289,8 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
     float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;   /* its row R: the bias gradient */
     float *dbt = c->KS > 1 ? dwt + (size_t)R * Co : c->db;
     const float *dy = c->dy;
-    int c0, kc, k, i, pp, tile;
+    const int ncall = (p1 - p0) * (t1 - t0), ca = p0 * NR, cb = Co < p1 * NR ? Co : p1 * NR;
+    int c0, kc, k, i, pp, tile, nxt, knx;
     for (c0 = k0; c0 < k1; c0 += kc) {
         int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;   /* the last chunk takes the rest (< 2 KC) */
@@ -3302,6 +3309,9 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                     convrnn__vstn(dbt + cc, acc, nn);
                 }
             }
+        /* the next chunk's rows of dy (this task's columns) are prefetched, spread over the calls */
+        nxt = c0 + kc;
+        knx = nxt < k1 ? (k1 - nxt < 2 * KC ? k1 - nxt : KC) : 0;
         for (pp = p0; pp < p1; pp++) {   /* the chunk's dy panel stays in L1 across the row tiles */
             const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
             const float *bsrc = dy + (size_t)c0 * Co + col;
@@ -3314,20 +3324,15 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
             }
             for (tile = t0; tile < t1; tile++) {
                 const int r0 = tile * MR, mrv = R - r0 < MR ? R - r0 : MR;
-                if (c0 + kc < k1) {   /* the next chunk's rows of dy (this task's columns), spread over the calls */
-                    const int cn = c0 + kc, kn = k1 - cn < 2 * KC ? k1 - cn : KC;
-                    const int ncall = (p1 - p0) * (t1 - t0), ic = (pp - p0) * (t1 - t0) + tile - t0;
-                    const int ca = p0 * NR, cb = Co < p1 * NR ? Co : p1 * NR;
-                    int q, v;
-                    for (q = (int)((long long)kn * ic / ncall); q < (int)((long long)kn * (ic + 1) / ncall); q++) {
-                        const float *row = dy + (size_t)(cn + q) * Co;
-                        for (v = ca; v < cb; v += 16) CONVRNN__PREFETCH(row + v);
-                        CONVRNN__PREFETCH(row + cb - 1);
-                    }
-                }
                 ptrdiff_t o[CONVRNN__MRMAX];
                 float *crow[CONVRNN__MRMAX];
-                int tn = tile + 1, cn = col, wn = wp;
+                int tn = tile + 1, cn = col, wn = wp, qa, qb, q, v;
+                convrnn__share(knx, (pp - p0) * (t1 - t0) + tile - t0, ncall, &qa, &qb);
+                for (q = qa; q < qb; q++) {
+                    const float *row = dy + (size_t)(nxt + q) * Co;
+                    for (v = ca; v < cb; v += 16) CONVRNN__PREFETCH(row + v);
+                    CONVRNN__PREFETCH(row + cb - 1);
+                }
                 for (i = 0; i < MR; i++) {
                     o[i] = c->ro[i < mrv ? r0 + i : r0];
                     crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
@@ -3338,7 +3343,6 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                 if (tn == t1 && pp + 1 < p1) { tn = t0; cn = col + NR; wn = Co - cn < NR ? Co - cn : NR; }
                 if (tn < t1) {
                     const int r1 = tn * MR, mn = R - r1 < MR ? R - r1 : MR;
-                    int v;
                     for (i = 0; i < mn; i++)
                         for (v = 0; v < wn; v += 16) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + v);
                     for (i = 0; i < mn; i++) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + wn - 1);
