@@ -2427,18 +2427,19 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
     const int nrun = CsP == Cs ? c->g->kh : taps, kc = CsP == Cs ? c->g->kw * Cs : Cs;
     const float *bases[CONVRNN__TPB_MAX][CONVRNN__MRMAX];
     int len[CONVRNN__RUNMAX];
-    int tile, i, pp, ntiles = 0;
-    for (tile = 0; tile < TPB; tile++) {
+    const size_t step = (size_t)c->s1 * CsP;
+    int tile, i, pp, ntiles = 0, n = p0 / (c->DH * c->DW), py = (p0 / c->DW) % c->DH, px = p0 % c->DW;
+    for (tile = 0; tile < TPB; tile++) {   /* (n, py, px): pixel q0, carried from tile to tile */
         const int q0 = p0 + tile * MR;
-        int n, py, px;
+        const float *bq = c->pad;
         if (q0 >= p1) break;
         ntiles++;
-        n = q0 / (c->DH * c->DW); py = (q0 / c->DW) % c->DH; px = q0 % c->DW;
-        for (i = 0; i < MR; i++) {
-            bases[tile][i] = q0 + i < p1 ? c->pad + (((size_t)n * c->PH + (size_t)py * c->s1) * c->PW + (size_t)px * c->s1) * CsP
-                                         : bases[tile][0];
+        for (i = 0; i < MR && q0 + i < p1; i++) {   /* along a destination row the base moves by s1 pixels */
+            bq = px > 0 && i > 0 ? bq + step : c->pad + (((size_t)n * c->PH + (size_t)py * c->s1) * c->PW + (size_t)px * c->s1) * CsP;
+            bases[tile][i] = bq;
             if (++px == c->DW) { px = 0; if (++py == c->DH) { py = 0; n++; } }
         }
+        for (; i < MR; i++) bases[tile][i] = bases[tile][0];
     }
     for (i = 0; i < nrun && i < CONVRNN__RUNMAX; i++) len[i] = kc;
     for (pp = grp * CONVRNN__PANELS_PER_TASK; pp < c->npan && pp < (grp + 1) * CONVRNN__PANELS_PER_TASK; pp++) {
@@ -2815,71 +2816,111 @@ CONVRNN__OMP_FOR_DYN
    source goes to a zero-padded planar copy P[n][s][PH][PWv] (forward: row = iy + pt, column =
    ix + pl; backward-data: row = oy + kh-1-pt, column = ox + kw-1-pl), so that
        dst(py, px)[d] = sum over (ky, kx, s) of P[s][py + ky][px + kx] * Wt[ky][kx][s][d],
-   Wt = w (forward) or w rotated by 180 degrees with ci/co swapped (backward-data). A tile is PLR
-   output rows x one block of VL columns: per (tap, s) PLR vector loads, Cd broadcasts and
-   PLR*Cd full-width FMAs (the channel-vector kernels would fill half a vector or less). Each
-   destination element is summed over (ky, kx, s) in this order by one task; forward starts from
-   the bias, backward-data adds the sum to dx. Each thread pads and computes its own samples when
-   they split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
+   Wt = w (forward) or w rotated by 180 degrees with ci/co swapped (backward-data), its columns
+   padded to ND = Cd rounded up to 1, 2, 4 or 8. A tile is R = CONVRNN__PL_ROWS(ND) output rows x
+   one block of VL columns: per (tap, s) R vector loads, ND broadcasts and R*ND full-width FMAs
+   (the channel-vector kernels would fill half a vector or less; fewer channels take more rows,
+   so that the accumulators still hide the FMA latency). The planar copy and the results move
+   between pixel-major and planar by VL x VL register transposes. Each destination element is
+   summed over (ky, kx, s) in this order by one task; forward starts from the bias,
+   backward-data adds the sum to dx. Each thread pads and computes its own samples when they
+   split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__PL_MAXD (CONVRNN__VL / 2)   /* outputs that fill at most half a vector */
-#define CONVRNN__PLR 3
+/* ND = Cd rounded up to a power of two columns of weights; a tile is R = CONVRNN__PL_ROWS(ND) output
+   rows, R x ND accumulators (of the 32 vector registers of AVX-512 and NEON, 16 of AVX2) */
+#if CONVRNN__VL == 8
+#define CONVRNN__PL_ACC 12
+#else
+#define CONVRNN__PL_ACC 24
+#endif
+#define CONVRNN__PL_RMAX 8
+#define CONVRNN__PL_ROWS(nd) (CONVRNN__PL_ACC / (nd) < CONVRNN__PL_RMAX ? CONVRNN__PL_ACC / (nd) : CONVRNN__PL_RMAX)
 typedef struct {
     const convrnn__geom *g;
     const float *pl, *wt, *bias;
     float *dst;
-    int bwd, Cs, Cd, DH, DW, PH, PWv, nxb;
+    int bwd, Cs, Cd, nd, R, DH, DW, PH, PWv, nxb;
 } convrnn__plp;
 static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx) {
-    const int Cs = c->Cs, PH = c->PH, PWv = c->PWv;
+    const int VL = CONVRNN__VL, Cs = c->Cs, PH = c->PH, PWv = c->PWv;
     const size_t plane = (size_t)PH * PWv;
     float *pn = (float *)c->pl + (size_t)n * Cs * plane;
-    int s2, y, x;
+    int s2, y, x0, q;
     convrnn__vcopy(pn, NULL, (int)(Cs * plane));   /* zeros, then the source pixels in order */
     for (y = 0; y < SH; y++) {
         const int r = y + ry;
         const float *sp = src + ((size_t)n * SH + y) * SW * Cs;
         if (r < 0 || r >= PH) continue;
-        for (x = 0; x < SW; x++) {
-            float *d = pn + (size_t)r * PWv + x + rx;
-            if (x + rx < 0 || x + rx >= PWv) continue;
-            for (s2 = 0; s2 < Cs; s2++) d[s2 * plane] = sp[(size_t)x * Cs + s2];
+        /* VL pixels x VL channels at a time, transposed in registers; the pixels past the row's end
+           are zeros and land on the padding (stores stop at the padded row's end) */
+        for (x0 = 0; x0 < SW && x0 + rx < PWv; x0 += VL) {
+            const int nx = SW - x0 < VL ? SW - x0 : VL, nst = PWv - x0 - rx < VL ? PWv - x0 - rx : VL;
+            float *d = pn + (size_t)r * PWv + x0 + rx;
+            int cb;
+            if (Cs == 1) { convrnn__vstn(d, convrnn__vldn(sp + x0, nx), nst); continue; }
+            for (cb = 0; cb < Cs; cb += VL) {
+                const int nc = Cs - cb < VL ? Cs - cb : VL;
+                convrnn__vf v[CONVRNN__VL];
+                for (q = 0; q < VL; q++) v[q] = q < nx ? convrnn__vldn(sp + (size_t)(x0 + q) * Cs + cb, nc) : convrnn__vzero();
+                convrnn__vtrans(v);
+                for (s2 = 0; s2 < nc; s2++) convrnn__vstn(d + (size_t)(cb + s2) * plane, v[s2], nst);
+            }
         }
     }
 }
-static void convrnn__pl_task(const convrnn__plp *c, int n, int rt) {
+/* One tile: output rows [py0, py0 + nr) (nr <= R) of sample n, ND (a constant after inlining) of
+   the destination channels in the vector loop; every block of VL columns. */
+CONVRNN__FINL void convrnn__pl_tile(const convrnn__plp *c, int n, int py0, int nr, const int ND, const int R) {
     const convrnn__geom *g = c->g;
-    const int VL = CONVRNN__VL, PLR = CONVRNN__PLR, Cs = c->Cs, Cd = c->Cd, kh = g->kh, kw = g->kw;
-    const int py0 = rt * PLR, nr = c->DH - py0 < PLR ? c->DH - py0 : PLR;
+    const int VL = CONVRNN__VL, Cs = c->Cs, Cd = c->Cd, kh = g->kh, kw = g->kw;
     int xb, v, d, ky, kx, s2, j;
     for (xb = 0; xb < c->nxb; xb++) {
-        convrnn__vf acc[CONVRNN__PLR][CONVRNN__PL_MAXD];
-        float tmp[CONVRNN__PL_MAXD * CONVRNN__VL];
+        convrnn__vf acc[CONVRNN__PL_RMAX][CONVRNN__PL_MAXD];
         const int x0 = xb * VL, nx = c->DW - x0 < VL ? c->DW - x0 : VL;
-        for (v = 0; v < PLR; v++)
-            for (d = 0; d < CONVRNN__PL_MAXD; d++)
+        for (v = 0; v < R; v++)
+            for (d = 0; d < ND; d++)
                 acc[v][d] = c->bias && !c->bwd && d < Cd ? convrnn__vset1(c->bias[d]) : convrnn__vzero();
         for (ky = 0; ky < kh; ky++)
             for (kx = 0; kx < kw; kx++)
                 for (s2 = 0; s2 < Cs; s2++) {
                     const float *pr = c->pl + (((size_t)n * Cs + s2) * c->PH + py0 + ky) * c->PWv + x0 + kx;
-                    const float *wk = c->wt + (((size_t)ky * kw + kx) * Cs + s2) * CONVRNN__PL_MAXD;
-                    convrnn__vf a[CONVRNN__PLR];
-                    CONVRNN__UNROLL for (v = 0; v < PLR; v++) a[v] = v < nr ? convrnn__vld(pr + (size_t)v * c->PWv) : convrnn__vzero();
-                    CONVRNN__UNROLL for (d = 0; d < CONVRNN__PL_MAXD; d++) {
+                    const float *wk = c->wt + (((size_t)ky * kw + kx) * Cs + s2) * ND;
+                    convrnn__vf a[CONVRNN__PL_RMAX];
+                    CONVRNN__UNROLL for (v = 0; v < R; v++) a[v] = v < nr ? convrnn__vld(pr + (size_t)v * c->PWv) : convrnn__vzero();
+                    CONVRNN__UNROLL for (d = 0; d < ND; d++) {
                         const convrnn__vf wv = convrnn__vset1(wk[d]);
-                        CONVRNN__UNROLL for (v = 0; v < PLR; v++) acc[v][d] = convrnn__vfma(a[v], wv, acc[v][d]);
+                        CONVRNN__UNROLL for (v = 0; v < R; v++) acc[v][d] = convrnn__vfma(a[v], wv, acc[v][d]);
                     }
                 }
-        for (v = 0; v < nr; v++) {
+        for (v = 0; v < nr; v++) {   /* channel vectors of VL pixels -> pixel rows, in registers */
             float *drow = c->dst + (((size_t)n * c->DH + py0 + v) * c->DW + x0) * Cd;
-            for (d = 0; d < Cd; d++) convrnn__vst(tmp + d * VL, acc[v][d]);
+            convrnn__vf r[CONVRNN__VL];
+            if (Cd == 1) {   /* already a pixel row */
+                convrnn__vstn(drow, c->bwd ? convrnn__vadd(convrnn__vldn(drow, nx), acc[v][0]) : acc[v][0], nx);
+                continue;
+            }
+            for (d = 0; d < VL; d++) r[d] = d < Cd ? acc[v][d < ND ? d : 0] : convrnn__vzero();
+            convrnn__vtrans(r);
             if (c->bwd)
-                for (j = 0; j < nx; j++)
-                    for (d = 0; d < Cd; d++) drow[(size_t)j * Cd + d] += tmp[d * VL + j];
+                for (j = 0; j < nx; j++) convrnn__vstn(drow + (size_t)j * Cd, convrnn__vadd(convrnn__vldn(drow + (size_t)j * Cd, Cd), r[j]), Cd);
             else
-                for (j = 0; j < nx; j++)
-                    for (d = 0; d < Cd; d++) drow[(size_t)j * Cd + d] = tmp[d * VL + j];
+                for (j = 0; j < nx; j++) convrnn__vstn(drow + (size_t)j * Cd, r[j], Cd);
         }
+    }
+}
+/* task rt of sample n: rows [rt R, rt R + R) */
+static void convrnn__pl_task(const convrnn__plp *c, int n, int rt) {
+    const int R = c->R, py0 = rt * R, nr = c->DH - py0 < R ? c->DH - py0 : R;
+    switch (c->nd) {
+    case 1: convrnn__pl_tile(c, n, py0, nr, 1, CONVRNN__PL_ROWS(1)); break;
+    case 2: convrnn__pl_tile(c, n, py0, nr, 2, CONVRNN__PL_ROWS(2)); break;
+#if CONVRNN__PL_MAXD >= 4
+    case 4: convrnn__pl_tile(c, n, py0, nr, 4, CONVRNN__PL_ROWS(4)); break;
+#endif
+#if CONVRNN__PL_MAXD >= 8
+    case 8: convrnn__pl_tile(c, n, py0, nr, 8, CONVRNN__PL_ROWS(8)); break;
+#endif
+    default: break;
     }
 }
 static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
@@ -2887,11 +2928,12 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     const int VL = CONVRNN__VL, kh = g->kh, kw = g->kw, taps = kh * kw;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
     const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow, SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
+    const int nd = Cd <= 1 ? 1 : Cd <= 2 ? 2 : Cd <= 4 ? 4 : 8, R = CONVRNN__PL_ROWS(nd);
     const int nxb = (DW + VL - 1) / VL, PH = DH + kh - 1, PWv = nxb * VL + kw - 1;
-    const int nrt = (DH + CONVRNN__PLR - 1) / CONVRNN__PLR, ntask = g->n * nrt;
+    const int nrt = (DH + R - 1) / R, ntask = g->n * nrt;
     const int ry = bwd ? kh - 1 - g->pt : g->pt, rx = bwd ? kw - 1 - g->pl : g->pl;
     const double flops = (double)g->n * DH * DW * Cd * Cs * taps;
-    const size_t sz_w = convrnn__al((size_t)taps * Cs * CONVRNN__PL_MAXD * sizeof(float));
+    const size_t sz_w = convrnn__al((size_t)taps * Cs * nd * sizeof(float));
     const size_t psz = (size_t)g->n * Cs * PH * PWv;
     int nthr = convrnn__nthreads(), local, t;
     char *mem, *base;
@@ -2903,19 +2945,19 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     wt = (float *)base;
     pl = (float *)(base + sz_w);
-    for (t = 0; t < taps; t++) {   /* Wt[tap][s][d], d padded to 8 */
+    for (t = 0; t < taps; t++) {   /* Wt[tap][s][d], d padded to nd */
         const int ky = t / kw, kx = t % kw;
         int s2, d;
         for (s2 = 0; s2 < Cs; s2++)
-            for (d = 0; d < CONVRNN__PL_MAXD; d++)
-                wt[((size_t)t * Cs + s2) * CONVRNN__PL_MAXD + d] =
+            for (d = 0; d < nd; d++)
+                wt[((size_t)t * Cs + s2) * nd + d] =
                     d >= Cd ? 0.0f
                     : bwd ? w[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * g->ci + d) * g->co + s2]
                           : w[(((size_t)ky * kw + kx) * g->ci + s2) * g->co + d];
     }
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = convrnn__by_sample(g->n, nthr);
-    c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd;
+    c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.nd = nd; c.R = R;
     c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb;
 CONVRNN__OMP_REGION(nthr > 1)
     {
@@ -3259,12 +3301,14 @@ CONVRNN__OMP_FOR_STATIC
 
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
-   packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector; a tile
-   may span taps) x panels of NVP vectors read straight from the dy rows; accumulates into dw.
+   packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector, unless
+   only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP vectors read
+   straight from the dy rows; accumulates into dw.
    With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
-   range of row tiles x a group of panels; pixel chunks are summed in ascending order. When the
+   range of row tiles x a group of panels; pixel chunks (KC pixels, 2 KC when co fits in one
+   vector) are summed in ascending order. When the
    threads divide KS, each thread pads and reduces its own ranges (its samples stay in its cache;
    measured: reading a copy another core has just written costs more than the reduction). */
 typedef struct {
@@ -3272,7 +3316,7 @@ typedef struct {
     const float *pad, *dy;
     const ptrdiff_t *ro;
     float *dw, *db, *part;
-    int MR, NR, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
+    int MR, NR, KC, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
 } convrnn__bwfp;
 static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of range ks */
     const int K = c->g->n * c->g->oh * c->g->ow;
@@ -3281,7 +3325,7 @@ static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of
 }
 static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
-    const int VL = CONVRNN__VL, NR = c->NR, KC = CONVRNN__KC, PPT = CONVRNN__PANELS_PER_TASK;
+    const int VL = CONVRNN__VL, NR = c->NR, KC = c->KC, PPT = CONVRNN__PANELS_PER_TASK;
     const int MR = c->MR, R = c->R, Co = g->co, Ci = g->ci, OHW = g->oh * g->ow, PH = c->PH, PW = c->PW;
     const int t0 = rg * c->TG, t1 = t0 + c->TG < c->ntile ? t0 + c->TG : c->ntile;
     const int p0 = grp * PPT, p1 = p0 + PPT < c->npan ? p0 + PPT : c->npan;
@@ -3354,8 +3398,13 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
 }
 static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw, float *db) {
     const int wide = g->co >= CONVRNN__NVW * CONVRNN__VL;
-    const int MR = g->co <= CONVRNN__VL ? 2 * CONVRNN__MRP : wide ? CONVRNN__MRW : CONVRNN__MRP;
-    const int NR = (wide ? CONVRNN__NVW : CONVRNN__NVP) * CONVRNN__VL, KC = CONVRNN__KC;
+    /* one vector of outputs: twice the rows, or MRP when that keeps every tile within one tap and
+       twice does not (e.g. 8 input channels on AVX-512: each tile's broadcasts then read constant
+       offsets from one address), and chunks of twice the pixels (the dy rows are short) */
+    const int one = g->co <= CONVRNN__VL;
+    const int MR = one ? (g->ci % (2 * CONVRNN__MRP) != 0 && g->ci % CONVRNN__MRP == 0 ? CONVRNN__MRP : 2 * CONVRNN__MRP)
+                       : wide ? CONVRNN__MRW : CONVRNN__MRP;
+    const int NR = (wide ? CONVRNN__NVW : CONVRNN__NVP) * CONVRNN__VL, KC = one ? 2 * CONVRNN__KC : CONVRNN__KC;
     const int PPT = CONVRNN__PANELS_PER_TASK;
     const int taps = g->kh * g->kw, Ci = g->ci, Co = g->co, R = taps * Ci, ntile = (R + MR - 1) / MR;
     const int npan = (Co + NR - 1) / NR, ngrp = (npan + PPT - 1) / PPT;
@@ -3388,7 +3437,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
         const int tp = r / Ci;
         ro[r] = ((ptrdiff_t)(tp / g->kw) * PW + tp % g->kw) * Ci + r % Ci;
     }
-    c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.NR = NR; c.KS = KS; c.TG = TG;
+    c.g = g; c.pad = pad; c.dy = dy; c.ro = ro; c.dw = dw; c.db = db; c.part = part; c.MR = MR; c.NR = NR; c.KC = KC; c.KS = KS; c.TG = TG;
     c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
     c.Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     c.bysample = KS > 1 && g->n >= KS;

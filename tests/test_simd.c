@@ -244,6 +244,11 @@ static void test_conv(void) {
         { 8, 16, 16, 8, 16, 3, 1, 0, 1, 1 },    /* weight gradient: 8 ranges of whole samples */
         { 4, 28, 28, 1, 8, 3, 1, 0, 1, 1 },     /* 8 output channels: pixels in the lanes */
         { 3, 11, 13, 6, 4, 5, 1, 0, 1, 1 },     /* the same with a 5x5 kernel, odd sizes */
+        { 2, 10, 9, 3, 2, 3, 1, 0, 1, 0 },      /* 2 and 3 destination channels (tiles of more rows) */
+        { 1, 20, 18, 4, 3, 3, 1, 1, 1, 0 },     /* VALID: the source row is longer than the vectors */
+        /* one vector of outputs, 16 or 32 input channels: weight-gradient tiles of a tap's channels */
+        { 2, 7, 7, 16, 16, 3, 1, 0, 1, 1 },
+        { 3, 7, 7, 32, 16, 3, 1, 0, 1, 0 },
         { 1, 18, 18, 64, 16, 17, 1, 0, 1, 0 },  /* 17x17: the padded kernel, 289 taps in several calls */
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
