@@ -3303,7 +3303,10 @@ CONVRNN__OMP_FOR_STATIC
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector, unless
    only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP vectors read
-   straight from the dy rows; accumulates into dw.
+   straight from the dy rows; accumulates into dw. On AVX-512, with pixel ranges and at most one
+   vector of outputs in rows of 8 (8 or 16) and kernel rows of whole vectors (kw*ci a multiple of
+   16), each range runs transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up
+   to 3 vectors of filter rows, where the row-major tile takes one broadcast per vector FMA.
    With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
@@ -3316,17 +3319,88 @@ typedef struct {
     const float *pad, *dy;
     const ptrdiff_t *ro;
     float *dw, *db, *part;
-    int MR, NR, KC, KS, TG, R, ntile, npan, PH, PW, Kper, bysample;
+    int MR, NR, KC, KS, TG, R, ntile, npan, PH, PW, Kper, bysample, tr;
 } convrnn__bwfp;
 static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of range ks */
     const int K = c->g->n * c->g->oh * c->g->ow;
     if (c->bysample) return (int)((long long)ks * c->g->n / c->KS) * c->g->oh * c->g->ow;
     return (long long)ks * c->Kper < K ? ks * c->Kper : K;
 }
+/* chunk [c0, c0 + kc): pb[k] = the copy's offset of pixel c0 + k; dbt (unless NULL) += the sum of
+   its dy rows, columns [ca, cb), rows in ascending order */
+static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_t *pb, float *dbt, int ca, int cb) {
+    const convrnn__geom *g = c->g;
+    const int Co = g->co, Ci = g->ci, OHW = g->oh * g->ow;
+    int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow, k, cc;
+    for (k = 0; k < kc; k++) {
+        pb[k] = (((ptrdiff_t)n * c->PH + (ptrdiff_t)oy * g->s) * c->PW + (ptrdiff_t)ox * g->s) * Ci;
+        if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+    }
+    if (c->db && dbt)
+        for (cc = ca; cc < cb; cc += CONVRNN__VL) {
+            const int nn = cb - cc < CONVRNN__VL ? cb - cc : CONVRNN__VL;
+            convrnn__vf acc = convrnn__vldn(dbt + cc, nn);
+            for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(c->dy + (size_t)(c0 + k) * Co + cc, nn));
+            convrnn__vstn(dbt + cc, acc, nn);
+        }
+}
+/* Transposed weight-gradient kernel: crow[i][0 .. NV VL) += sum over k of a[k lda + i] *
+   pad[pb[k] + 0 .. NV VL): 8 rows (output channels) broadcast from the dy row, NV vectors (filter
+   rows) from the copy. fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
+CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, int kc, const float *a, int lda, const float *pad, const ptrdiff_t *pb,
+                                     float *const *crow) {
+    convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    int k, i, v;
+    convrnn__acc_init(8, NV, acc, crow, NV * CONVRNN__VL, 1, NULL);
+    for (k = 0; k < kc; k++) {
+        const float *bk = pad + pb[k];
+        convrnn__vf bv[CONVRNN__NVMAX];
+        CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(bk + v * CONVRNN__VL);
+        CONVRNN__UNROLL for (i = 0; i < 8; i++) {
+            const convrnn__vf av = convrnn__vset1(a[i]);
+            CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
+        }
+        a += lda;
+    }
+    convrnn__acc_store(8, NV, acc, crow, NV * CONVRNN__VL);
+}
+/* Range ks in the transposed form (c->tr): T[co][r] = dwt[r][co] is copied in, each chunk adds
+   dwT += dy^T X over its pixels in tiles of 8 output channels x 1-3 vectors of a kernel row's
+   filter rows (the kw taps' channels are contiguous in the copy), and T is copied back. Each
+   element is the same chain of FMAs as in the row-major tiles. */
+static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, KC = c->KC, R = c->R, Co = g->co, rowf = g->kw * g->ci, rowv = rowf / VL;
+    const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
+    float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;
+    float *T = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
+    int c0, kc, r, co, ky, v0, i;
+    for (r = 0; r < R; r++)
+        for (co = 0; co < Co; co++) T[(size_t)co * R + r] = dwt[(size_t)r * Co + co];
+    for (c0 = k0; c0 < k1; c0 += kc) {
+        kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;
+        convrnn__bwfp_chunk(c, c0, kc, pb, c->KS > 1 ? dwt + (size_t)R * Co : c->db, 0, Co);
+        for (ky = 0; ky < g->kh; ky++)
+            for (v0 = 0; v0 < rowv; v0 += 3) {
+                const int nv = rowv - v0 < 3 ? rowv - v0 : 3;
+                const float *pk = c->pad + (ptrdiff_t)ky * c->PW * g->ci + (ptrdiff_t)v0 * VL;
+                for (co = 0; co < Co; co += 8) {
+                    const float *a = c->dy + (size_t)c0 * Co + co;
+                    float *crow[8];
+                    for (i = 0; i < 8; i++) crow[i] = T + (size_t)(co + i) * R + (size_t)ky * rowf + (size_t)v0 * VL;
+                    if (nv == 3) convrnn__ukr_bt_g(3, kc, a, Co, pk, pb, crow);
+                    else if (nv == 2) convrnn__ukr_bt_g(2, kc, a, Co, pk, pb, crow);
+                    else convrnn__ukr_bt_g(1, kc, a, Co, pk, pb, crow);
+                }
+            }
+    }
+    for (r = 0; r < R; r++)
+        for (co = 0; co < Co; co++) dwt[(size_t)r * Co + co] = T[(size_t)co * R + r];
+}
 static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, NR = c->NR, KC = c->KC, PPT = CONVRNN__PANELS_PER_TASK;
-    const int MR = c->MR, R = c->R, Co = g->co, Ci = g->ci, OHW = g->oh * g->ow, PH = c->PH, PW = c->PW;
+    const int MR = c->MR, R = c->R, Co = g->co;
     const int t0 = rg * c->TG, t1 = t0 + c->TG < c->ntile ? t0 + c->TG : c->ntile;
     const int p0 = grp * PPT, p1 = p0 + PPT < c->npan ? p0 + PPT : c->npan;
     const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
@@ -3335,24 +3409,10 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
     const float *dy = c->dy;
     const int ncall = (p1 - p0) * (t1 - t0), ca = p0 * NR, cb = Co < p1 * NR ? Co : p1 * NR;
     int c0, kc, k, i, pp, tile, nxt, knx;
+    if (c->tr) { convrnn__bwft_task(c, ks, pb); return; }
     for (c0 = k0; c0 < k1; c0 += kc) {
-        int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow;
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;   /* the last chunk takes the rest (< 2 KC) */
-        for (k = 0; k < kc; k++) {
-            pb[k] = (((ptrdiff_t)n * PH + (ptrdiff_t)oy * g->s) * PW + (ptrdiff_t)ox * g->s) * Ci;
-            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
-        }
-        if (c->db && rg == 0)   /* bias gradient: this task's columns, rows in ascending order */
-            for (pp = p0; pp < p1; pp++) {
-                const int col = pp * NR, wp = Co - col < NR ? Co - col : NR;
-                int cc;
-                for (cc = col; cc < col + wp; cc += CONVRNN__VL) {
-                    const int nn = col + wp - cc < CONVRNN__VL ? col + wp - cc : CONVRNN__VL;
-                    convrnn__vf acc = convrnn__vldn(dbt + cc, nn);
-                    for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(dy + (size_t)(c0 + k) * Co + cc, nn));
-                    convrnn__vstn(dbt + cc, acc, nn);
-                }
-            }
+        convrnn__bwfp_chunk(c, c0, kc, pb, rg == 0 ? dbt : NULL, ca, cb);
         /* the next chunk's rows of dy (this task's columns) are prefetched, spread over the calls */
         nxt = c0 + kc;
         knx = nxt < k1 ? (k1 - nxt < 2 * KC ? k1 - nxt : KC) : 0;
@@ -3419,7 +3479,11 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
-    const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)) + (Co > NR ? convrnn__al((size_t)2 * KC * NR * sizeof(float)) : 0);
+    /* AVX-512, one vector of outputs in rows of 8, kernel rows of whole vectors, pixel ranges: the
+       transposed form (8 x 3 tiles instead of one vector per broadcast) */
+    const int tr = CONVRNN__VL == 16 && Co <= CONVRNN__VL && Co % 8 == 0 && (g->kw * Ci) % CONVRNN__VL == 0 && KS > 1;
+    const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)) + (Co > NR ? convrnn__al((size_t)2 * KC * NR * sizeof(float)) : 0) +
+                           (tr ? convrnn__al((size_t)Co * R * sizeof(float)) : 0);
     int nthr = convrnn__nthreads(), local, r;
     char *mem, *base;
     float *pad, *part;
@@ -3441,6 +3505,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     c.R = R; c.ntile = ntile; c.npan = npan; c.PH = PH; c.PW = PW;
     c.Kper = ((K + KS - 1) / KS + KC - 1) / KC * KC;
     c.bysample = KS > 1 && g->n >= KS;
+    c.tr = tr;
 CONVRNN__OMP_REGION(nthr > 1)
     {   /* one region: pad, tasks, fold */
     const int nteam = convrnn__team(), me = convrnn__tid();

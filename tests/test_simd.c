@@ -249,6 +249,10 @@ static void test_conv(void) {
         /* one vector of outputs, 16 or 32 input channels: weight-gradient tiles of a tap's channels */
         { 2, 7, 7, 16, 16, 3, 1, 0, 1, 1 },
         { 3, 7, 7, 32, 16, 3, 1, 0, 1, 0 },
+        /* the same with pixel ranges (AVX-512: the transposed weight gradient), stride 2, 8 outputs */
+        { 4, 12, 12, 16, 16, 3, 1, 0, 1, 1 },
+        { 4, 24, 23, 32, 16, 3, 2, 0, 1, 1 },
+        { 3, 28, 28, 16, 8, 3, 1, 0, 1, 1 },
         { 1, 18, 18, 64, 16, 17, 1, 0, 1, 0 },  /* 17x17: the padded kernel, 289 taps in several calls */
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
