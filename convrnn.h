@@ -1871,6 +1871,11 @@ CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) {
     if (n == 8) return _mm512_zextps256_ps512(_mm256_loadu_ps(p));
     return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 }
+/* lanes [0, VL/2) from lo, [VL/2, VL) from hi */
+CONVRNN__FINL convrnn__vf convrnn__vld2h(const float *lo, const float *hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(lo))),
+                                               _mm256_castps_pd(_mm256_loadu_ps(hi)), 1));   /* AVX-512F only */
+}
 CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) {
     if (n == 16) { _mm512_storeu_ps(p, v); return; }
     if (n == 8) { _mm256_storeu_ps(p, _mm512_castps512_ps256(v)); return; }
@@ -1927,6 +1932,7 @@ CONVRNN__FINL void convrnn__vtrans(convrnn__vf *r) {
 typedef float32x4_t convrnn__vf;
 typedef uint32x4_t convrnn__vm;
 CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return vld1q_f32(p); }
+CONVRNN__FINL convrnn__vf convrnn__vld2h(const float *lo, const float *hi) { return vcombine_f32(vld1_f32(lo), vld1_f32(hi)); }
 CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { vst1q_f32(p, v); }
 CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) {
     float b[4] = { 0, 0, 0, 0 };
@@ -1983,6 +1989,9 @@ CONVRNN__FINL __m256i convrnn__vnmask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 CONVRNN__FINL convrnn__vf convrnn__vld(const float *p) { return _mm256_loadu_ps(p); }
+CONVRNN__FINL convrnn__vf convrnn__vld2h(const float *lo, const float *hi) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo)), _mm_loadu_ps(hi), 1);
+}
 CONVRNN__FINL void convrnn__vst(float *p, convrnn__vf v) { _mm256_storeu_ps(p, v); }
 CONVRNN__FINL convrnn__vf convrnn__vldn(const float *p, int n) { return _mm256_maskload_ps(p, convrnn__vnmask(n)); }
 CONVRNN__FINL void convrnn__vstn(float *p, convrnn__vf v, int n) { _mm256_maskstore_ps(p, convrnn__vnmask(n), v); }
@@ -3304,8 +3313,8 @@ CONVRNN__OMP_FOR_STATIC
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector, unless
    only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP vectors read
    straight from the dy rows; accumulates into dw. On AVX-512, with pixel ranges and at most 32
-   outputs in rows of 8 and kernel rows of whole vectors (kw*ci a multiple of 16), each range
-   runs transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up
+   outputs in rows of 8 and kernel rows of 8k values (kw*ci a multiple of 8), each range runs
+   transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up
    to 3 vectors of filter rows, where the row-major tile takes one broadcast per vector FMA.
    With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
@@ -3344,55 +3353,73 @@ static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_
             convrnn__vstn(dbt + cc, acc, nn);
         }
 }
-/* Transposed weight-gradient kernel: crow[i][0 .. NV VL) += sum over k of a[k lda + i] *
-   pad[pb[k] + 0 .. NV VL): 8 rows (output channels) broadcast from the dy row, NV vectors (filter
-   rows) from the copy. fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
-CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, int kc, const float *a, int lda, const float *pad, const ptrdiff_t *pb,
-                                     float *const *crow) {
+/* Transposed weight-gradient kernel: crow[i][0 .. ncol) += sum over k of a[k lda + i] * (vector v of
+   the copy at pixel k), 8 rows (output channels) broadcast from the dy row, NV vectors of filter
+   rows. Vector v is pad[pb[k] + lo[v] ..] whole (split 0: lo[v] = 16 v), or its two halves from
+   pad[pb[k] + lo[v] ..] and pad[pb[k] + hi[v] ..] (split 1: filter rows that straddle a kernel
+   row). fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
+CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, const int split, int kc, const float *a, int lda, const float *pad,
+                                     const ptrdiff_t *pb, const ptrdiff_t *lo, const ptrdiff_t *hi, float *const *crow,
+                                     int ncol) {
     convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
+    ptrdiff_t l[CONVRNN__NVMAX], h[CONVRNN__NVMAX];
     int k, i, v;
-    convrnn__acc_init(8, NV, acc, crow, NV * CONVRNN__VL, 1, NULL);
+    convrnn__acc_init(8, NV, acc, crow, ncol, 1, NULL);
+    CONVRNN__UNROLL for (v = 0; v < NV; v++) { l[v] = lo[v]; h[v] = hi[v]; }
     for (k = 0; k < kc; k++) {
         const float *bk = pad + pb[k];
         convrnn__vf bv[CONVRNN__NVMAX];
-        CONVRNN__UNROLL for (v = 0; v < NV; v++) bv[v] = convrnn__vld(bk + v * CONVRNN__VL);
+        CONVRNN__UNROLL for (v = 0; v < NV; v++)
+            bv[v] = split ? convrnn__vld2h(bk + l[v], bk + h[v]) : convrnn__vld(bk + v * CONVRNN__VL);
         CONVRNN__UNROLL for (i = 0; i < 8; i++) {
             const convrnn__vf av = convrnn__vset1(a[i]);
             CONVRNN__UNROLL for (v = 0; v < NV; v++) acc[i][v] = convrnn__vfma(av, bv[v], acc[i][v]);
         }
         a += lda;
     }
-    convrnn__acc_store(8, NV, acc, crow, NV * CONVRNN__VL);
+    convrnn__acc_store(8, NV, acc, crow, ncol);
 }
 /* Range ks in the transposed form (c->tr): T[co][r] = dwt[r][co] is copied in, each chunk adds
-   dwT += dy^T X over its pixels in tiles of 8 output channels x 1-3 vectors of a kernel row's
-   filter rows (the kw taps' channels are contiguous in the copy), and T is copied back. Each
+   dwT += dy^T X over its pixels in tiles of 8 output channels x up to 3 vectors of filter rows
+   (the kw taps' channels of a kernel row are contiguous in the copy; with kernel rows of whole
+   vectors a vector is one load, else its halves are loaded apart), and T is copied back. Each
    element is the same chain of FMAs as in the row-major tiles. */
 static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
-    const int VL = CONVRNN__VL, KC = c->KC, R = c->R, Co = g->co, rowf = g->kw * g->ci, rowv = rowf / VL;
+    const int VL = CONVRNN__VL, KC = c->KC, R = c->R, Co = g->co, rowf = g->kw * g->ci, nvec = (R + VL - 1) / VL;
     const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
+    const ptrdiff_t rowoff = (ptrdiff_t)c->PW * g->ci;   /* copy offset of the next kernel row */
     float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;
     float *T = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
-    int c0, kc, r, co, ky, v0, i;
+    int c0, kc, r, co, j0, v, i;
     for (r = 0; r < R; r++)
         for (co = 0; co < Co; co++) T[(size_t)co * R + r] = dwt[(size_t)r * Co + co];
     for (c0 = k0; c0 < k1; c0 += kc) {
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;
         convrnn__bwfp_chunk(c, c0, kc, pb, c->KS > 1 ? dwt + (size_t)R * Co : c->db, 0, Co);
-        for (ky = 0; ky < g->kh; ky++)
-            for (v0 = 0; v0 < rowv; v0 += 3) {
-                const int nv = rowv - v0 < 3 ? rowv - v0 : 3;
-                const float *pk = c->pad + (ptrdiff_t)ky * c->PW * g->ci + (ptrdiff_t)v0 * VL;
-                for (co = 0; co < Co; co += 8) {
-                    const float *a = c->dy + (size_t)c0 * Co + co;
-                    float *crow[8];
-                    for (i = 0; i < 8; i++) crow[i] = T + (size_t)(co + i) * R + (size_t)ky * rowf + (size_t)v0 * VL;
-                    if (nv == 3) convrnn__ukr_bt_g(3, kc, a, Co, pk, pb, crow);
-                    else if (nv == 2) convrnn__ukr_bt_g(2, kc, a, Co, pk, pb, crow);
-                    else convrnn__ukr_bt_g(1, kc, a, Co, pk, pb, crow);
-                }
+        for (j0 = 0; j0 < nvec; j0 += 3) {
+            const int nv = nvec - j0 < 3 ? nvec - j0 : 3, c1 = j0 * VL, ncol = R - c1 < nv * VL ? R - c1 : nv * VL;
+            ptrdiff_t lo[3], hi[3];
+            int split = 0;
+            for (v = 0; v < nv; v++) {   /* filter row f sits at (f / rowf) rowoff + f % rowf */
+                const int f = c1 + v * VL, fh = f + VL / 2 < R ? f + VL / 2 : f;   /* past R: lanes unused */
+                lo[v] = (ptrdiff_t)(f / rowf) * rowoff + f % rowf;
+                hi[v] = (ptrdiff_t)(fh / rowf) * rowoff + fh % rowf;
+                split |= lo[v] != lo[0] + v * VL || hi[v] != lo[v] + VL / 2;
             }
+            for (co = 0; co < Co; co += 8) {
+                const float *a = c->dy + (size_t)c0 * Co + co;
+                const float *pk = split ? c->pad : c->pad + lo[0];
+                float *crow[8];
+                for (i = 0; i < 8; i++) crow[i] = T + (size_t)(co + i) * R + c1;
+#define CONVRNN__BT(NV_) (split ? convrnn__ukr_bt_g(NV_, 1, kc, a, Co, pk, pb, lo, hi, crow, ncol) \
+                                : convrnn__ukr_bt_g(NV_, 0, kc, a, Co, pk, pb, lo, hi, crow, ncol))
+                if (nv == 3) CONVRNN__BT(3);
+                else if (nv == 2) CONVRNN__BT(2);
+                else CONVRNN__BT(1);
+#undef CONVRNN__BT
+            }
+        }
     }
     for (r = 0; r < R; r++)
         for (co = 0; co < Co; co++) dwt[(size_t)r * Co + co] = T[(size_t)co * R + r];
@@ -3479,10 +3506,10 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
-    /* AVX-512, up to two vectors of outputs in rows of 8, kernel rows of whole vectors, pixel
-       ranges: the transposed form (8 x 3 tiles; measured: 12-16% faster for 16 outputs, 3-5% for 32,
+    /* AVX-512, up to two vectors of outputs in rows of 8, kernel rows of 8k channels, pixel
+       ranges: the transposed form (8 x 3 tiles; measured: 12-18% faster for 16 outputs, 3-5% for 32,
        none for 64) */
-    const int tr = CONVRNN__VL == 16 && Co <= 2 * CONVRNN__VL && Co % 8 == 0 && (g->kw * Ci) % CONVRNN__VL == 0 && KS > 1;
+    const int tr = CONVRNN__VL == 16 && Co <= 2 * CONVRNN__VL && Co % 8 == 0 && (g->kw * Ci) % (CONVRNN__VL / 2) == 0 && KS > 1;
     const size_t per_thr = convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)) + (Co > NR ? convrnn__al((size_t)2 * KC * NR * sizeof(float)) : 0) +
                            (tr ? convrnn__al((size_t)Co * R * sizeof(float)) : 0);
     int nthr = convrnn__nthreads(), local, r;

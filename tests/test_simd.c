@@ -254,6 +254,9 @@ static void test_conv(void) {
         { 4, 24, 23, 32, 16, 3, 2, 0, 1, 1 },
         { 3, 28, 28, 16, 8, 3, 1, 0, 1, 1 },
         { 4, 12, 12, 16, 32, 3, 1, 0, 1, 1 },   /* 32 outputs: four rows of 8 */
+        /* kernel rows of 8k channels that are not whole vectors: filter rows loaded in halves */
+        { 4, 24, 24, 8, 8, 5, 2, 0, 1, 1 },
+        { 3, 20, 20, 24, 16, 3, 1, 1, 1, 1 },
         { 1, 18, 18, 64, 16, 17, 1, 0, 1, 0 },  /* 17x17: the padded kernel, 289 taps in several calls */
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
