@@ -1730,8 +1730,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           to a zero row; B = w packed into column panels.
    bwd-filter: Winograd, or offsets into a zero-padded copy of x with dy read in place: tiles of
    MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for
-   fewer broadcasts per product), pixel chunks of KC (the last takes the rest, up to 2 KC, so a
-   small map is one chunk and dw is read and written once), the chunk's dy panel kept in L1 across
+   fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when only that keeps a
+   tile within one tap), pixel chunks of KC, 2 KC when co fits in one vector (the last takes the
+   rest, up to twice that, so a small map is one chunk and dw is read and written once); on
+   AVX-512 with pixel ranges and 8-32 outputs in rows of 8, a transposed form (8 output channels
+   broadcast from dy x up to 3 vectors of filter rows); the chunk's dy panel kept in L1 across
    the row tiles (copied into an aligned block when co spans several panels), the next tile's rows
    of dw and the next chunk's rows of dy prefetched while a tile runs. (A packed-GEMM weight
    gradient for many input channels measured slower on every shape tried: 1x1, 3x3 stride 2,
@@ -2275,7 +2278,7 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
         if (full && contig) convrnn__ukr_bo_g(MR_, NV_, 1, 1, kc, pad, pb, ro, b, ldb, crow, ncol); \
         else if (full) convrnn__ukr_bo_g(MR_, NV_, 1, 0, kc, pad, pb, ro, b, ldb, crow, ncol); \
         else convrnn__ukr_bo_g(MR_, NV_, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol); } while (0)
-    if (mr == 2 * CONVRNN__MRP && nv == 1) CONVRNN__BO(2 * CONVRNN__MRP, 1);   /* narrow outputs: twice the rows */
+    if (mr == 2 * CONVRNN__MRP && nv == 1) CONVRNN__BO(2 * CONVRNN__MRP, 1);   /* one vector of outputs: twice the rows */
 #if CONVRNN__MRW != CONVRNN__MRP
     else if (mr == CONVRNN__MRW && nv == CONVRNN__NVW) CONVRNN__BO(CONVRNN__MRW, CONVRNN__NVW);
     else if (mr == CONVRNN__MRW && nv == 1) convrnn__ukr_bo_g(CONVRNN__MRW, 1, 0, 0, kc, pad, pb, ro, b, ldb, crow, ncol);
@@ -2855,7 +2858,7 @@ static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int 
     const size_t plane = (size_t)PH * PWv;
     float *pn = (float *)c->pl + (size_t)n * Cs * plane;
     int s2, y, x0, q;
-    convrnn__vcopy(pn, NULL, (int)(Cs * plane));   /* zeros, then the source pixels in order */
+    for (s2 = 0; s2 < Cs; s2++) convrnn__vcopy(pn + (size_t)s2 * plane, NULL, (int)plane);   /* zeros, then the source */
     for (y = 0; y < SH; y++) {
         const int r = y + ry;
         const float *sp = src + ((size_t)n * SH + y) * SW * Cs;
@@ -3355,9 +3358,9 @@ static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_
 }
 /* Transposed weight-gradient kernel: crow[i][0 .. ncol) += sum over k of a[k lda + i] * (vector v of
    the copy at pixel k), 8 rows (output channels) broadcast from the dy row, NV vectors of filter
-   rows. Vector v is pad[pb[k] + lo[v] ..] whole (split 0: lo[v] = 16 v), or its two halves from
-   pad[pb[k] + lo[v] ..] and pad[pb[k] + hi[v] ..] (split 1: filter rows that straddle a kernel
-   row). fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
+   rows. split 0: the vectors are consecutive, vector v whole at pad[pb[k] + v VL ..] (the caller
+   passes pad already offset to the first; lo and hi are not read); split 1: vector v's halves at
+   pad[pb[k] + lo[v] ..] and pad[pb[k] + hi[v] ..] (filter rows that straddle a kernel row). fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
 CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, const int split, int kc, const float *a, int lda, const float *pad,
                                      const ptrdiff_t *pb, const ptrdiff_t *lo, const ptrdiff_t *hi, float *const *crow,
                                      int ncol) {
@@ -3389,14 +3392,14 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     const int VL = CONVRNN__VL, KC = c->KC, R = c->R, Co = g->co, rowf = g->kw * g->ci, nvec = (R + VL - 1) / VL;
     const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
     const ptrdiff_t rowoff = (ptrdiff_t)c->PW * g->ci;   /* copy offset of the next kernel row */
-    float *dwt = c->KS > 1 ? c->part + (size_t)ks * (R + 1) * Co : c->dw;
+    float *dwt = c->part + (size_t)ks * (R + 1) * Co;   /* c->tr implies pixel ranges (KS > 1) */
     float *T = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
     int c0, kc, r, co, j0, v, i;
     for (r = 0; r < R; r++)
         for (co = 0; co < Co; co++) T[(size_t)co * R + r] = dwt[(size_t)r * Co + co];
     for (c0 = k0; c0 < k1; c0 += kc) {
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;
-        convrnn__bwfp_chunk(c, c0, kc, pb, c->KS > 1 ? dwt + (size_t)R * Co : c->db, 0, Co);
+        convrnn__bwfp_chunk(c, c0, kc, pb, dwt + (size_t)R * Co, 0, Co);
         for (j0 = 0; j0 < nvec; j0 += 3) {
             const int nv = nvec - j0 < 3 ? nvec - j0 : 3, c1 = j0 * VL, ncol = R - c1 < nv * VL ? R - c1 : nv * VL;
             ptrdiff_t lo[3], hi[3];
@@ -3506,7 +3509,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     const size_t psz = (size_t)g->n * PH * PW * Ci;
     const size_t sz_pad = convrnn__al(psz * sizeof(float)), sz_ro = convrnn__al((size_t)R * sizeof(ptrdiff_t));
     const size_t sz_part = KS > 1 ? convrnn__al((size_t)KS * (R + 1) * Co * sizeof(float)) : 0;
-    /* AVX-512, up to two vectors of outputs in rows of 8, kernel rows of 8k channels, pixel
+    /* AVX-512, up to two vectors of outputs in rows of 8, kernel rows of 8k values, pixel
        ranges: the transposed form (8 x 3 tiles; measured: 12-18% faster for 16 outputs, 3-5% for 32,
        none for 64) */
     const int tr = CONVRNN__VL == 16 && Co <= 2 * CONVRNN__VL && Co % 8 == 0 && (g->kw * Ci) % (CONVRNN__VL / 2) == 0 && KS > 1;
