@@ -2851,7 +2851,7 @@ typedef struct {
     const convrnn__geom *g;
     const float *pl, *wt, *bias;
     float *dst;
-    int bwd, Cs, Cd, nd, R, DH, DW, PH, PWv, nxb;
+    int bwd, Cs, Cd, nd, DH, DW, PH, PWv, nxb;
 } convrnn__plp;
 static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx) {
     const int VL = CONVRNN__VL, Cs = c->Cs, PH = c->PH, PWv = c->PWv;
@@ -2922,7 +2922,7 @@ CONVRNN__FINL void convrnn__pl_tile(const convrnn__plp *c, int n, int py0, int n
 }
 /* task rt of sample n: rows [rt R, rt R + R) */
 static void convrnn__pl_task(const convrnn__plp *c, int n, int rt) {
-    const int R = c->R, py0 = rt * R, nr = c->DH - py0 < R ? c->DH - py0 : R;
+    const int R = CONVRNN__PL_ROWS(c->nd), py0 = rt * R, nr = c->DH - py0 < R ? c->DH - py0 : R;
     switch (c->nd) {
     case 1: convrnn__pl_tile(c, n, py0, nr, 1, CONVRNN__PL_ROWS(1)); break;
     case 2: convrnn__pl_tile(c, n, py0, nr, 2, CONVRNN__PL_ROWS(2)); break;
@@ -2969,7 +2969,7 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     }
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = convrnn__by_sample(g->n, nthr);
-    c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.nd = nd; c.R = R;
+    c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.nd = nd;
     c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb;
 CONVRNN__OMP_REGION(nthr > 1)
     {
@@ -3338,6 +3338,10 @@ static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of
     if (c->bysample) return (int)((long long)ks * c->g->n / c->KS) * c->g->oh * c->g->ow;
     return (long long)ks * c->Kper < K ? ks * c->Kper : K;
 }
+/* a task's float scratch, after its 2 KC pixel offsets pb: the aligned dy panel (co > NR) or T */
+static float *convrnn__bwfp_scratch(const convrnn__bwfp *c, ptrdiff_t *pb) {
+    return (float *)((char *)pb + convrnn__al((size_t)2 * c->KC * sizeof(ptrdiff_t)));
+}
 /* chunk [c0, c0 + kc): pb[k] = the copy's offset of pixel c0 + k; dbt (unless NULL) += the sum of
    its dy rows, columns [ca, cb), rows in ascending order */
 static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_t *pb, float *dbt, int ca, int cb) {
@@ -3360,7 +3364,8 @@ static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_
    the copy at pixel k), 8 rows (output channels) broadcast from the dy row, NV vectors of filter
    rows. split 0: the vectors are consecutive, vector v whole at pad[pb[k] + v VL ..] (the caller
    passes pad already offset to the first; lo and hi are not read); split 1: vector v's halves at
-   pad[pb[k] + lo[v] ..] and pad[pb[k] + hi[v] ..] (filter rows that straddle a kernel row). fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
+   pad[pb[k] + lo[v] ..] and pad[pb[k] + hi[v] ..] (filter rows that straddle a kernel row).
+   fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
 CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, const int split, int kc, const float *a, int lda, const float *pad,
                                      const ptrdiff_t *pb, const ptrdiff_t *lo, const ptrdiff_t *hi, float *const *crow,
                                      int ncol) {
@@ -3393,7 +3398,7 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     const int k0 = convrnn__bwfp_k(c, ks), k1 = convrnn__bwfp_k(c, ks + 1);
     const ptrdiff_t rowoff = (ptrdiff_t)c->PW * g->ci;   /* copy offset of the next kernel row */
     float *dwt = c->part + (size_t)ks * (R + 1) * Co;   /* c->tr implies pixel ranges (KS > 1) */
-    float *T = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
+    float *T = convrnn__bwfp_scratch(c, pb);
     int c0, kc, r, co, j0, v, i;
     for (r = 0; r < R; r++)
         for (co = 0; co < Co; co++) T[(size_t)co * R + r] = dwt[(size_t)r * Co + co];
@@ -3451,7 +3456,7 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
             const float *bsrc = dy + (size_t)c0 * Co + col;
             int ldb = Co;
             if (Co > NR) {   /* rows of wp values Co apart: copied together (aligned, 4*NR bytes apart) */
-                float *pk = (float *)((char *)pb + convrnn__al((size_t)2 * KC * sizeof(ptrdiff_t)));
+                float *pk = convrnn__bwfp_scratch(c, pb);
                 for (k = 0; k < kc; k++) convrnn__vcopy(pk + (size_t)k * NR, bsrc + (size_t)k * Co, wp);
                 bsrc = pk;
                 ldb = NR;
