@@ -112,9 +112,10 @@ static void run_free(run_out *r) {
 
 static double g_worst = 0;
 
+/* threads_too: 1 compares 1 and 2 threads bitwise, 2 also 3 threads */
 static void check_case(const op_case *c, int threads_too) {
     run_out s, v, v1, v2;
-    int i;
+    int i, t;
     run_case(c, CONVRNN_BACKEND_SCALAR, &s);
     run_case(c, CONVRNN_BACKEND_AUTO, &v);
     for (i = 0; i <= c->nin; i++) {
@@ -130,15 +131,17 @@ static void check_case(const op_case *c, int threads_too) {
     if (threads_too) {
         set_threads(1);
         run_case(c, CONVRNN_BACKEND_AUTO, &v1);
-        set_threads(2);
-        run_case(c, CONVRNN_BACKEND_AUTO, &v2);
-        for (i = 0; i <= c->nin; i++) {
-            if (!v1.v[i]) continue;
-            CHECKF(v2.v[i] && v1.n[i] == v2.n[i] && !memcmp(v1.v[i], v2.v[i], v1.n[i] * sizeof(convrnn_real)),
-                   "%s: tensor %d differs between 1 and 2 threads", c->name, i);
+        for (t = 2; t <= (threads_too > 1 ? 3 : 2); t++) {
+            set_threads(t);
+            run_case(c, CONVRNN_BACKEND_AUTO, &v2);
+            for (i = 0; i <= c->nin; i++) {
+                if (!v1.v[i]) continue;
+                CHECKF(v2.v[i] && v1.n[i] == v2.n[i] && !memcmp(v1.v[i], v2.v[i], v1.n[i] * sizeof(convrnn_real)),
+                       "%s: tensor %d differs between 1 and %d threads", c->name, i, t);
+            }
+            run_free(&v2);
         }
         run_free(&v1);
-        run_free(&v2);
 #ifdef _OPENMP
         set_threads(omp_get_num_procs());
 #endif
@@ -221,7 +224,7 @@ static void add_in(op_case *c, int rank, int d0, int d1, int d2, int d3, double 
 
 /* ------------------------------------------------------------------ op groups */
 static void test_conv(void) {
-    /* N, H, W, Ci, Co, k, stride, pad, bias, threads */
+    /* N, H, W, Ci, Co, k, stride, pad, bias, threads (1: 1 vs 2 bitwise, 2: also 3) */
     static const int cs[][10] = {
         { 2, 9, 9, 5, 7, 3, 1, 0, 1, 0 },     /* odd channel counts (vector tails) */
         { 2, 8, 8, 16, 32, 3, 1, 0, 1, 0 },
@@ -270,7 +273,9 @@ static void test_conv(void) {
         { 1, 14, 14, 48, 32, 3, 1, 0, 0, 0 },
         { 2, 14, 14, 256, 64, 3, 1, 0, 1, 1 },
         { 2, 28, 28, 64, 96, 3, 1, 0, 1, 1 },
-        { 2, 7, 7, 128, 256, 3, 1, 0, 1, 1 },   /* Winograd weight gradient on a small map */
+        { 2, 7, 7, 128, 256, 3, 1, 0, 1, 2 },   /* Winograd weight gradient on a small map; and 3 threads,
+                                                   whose shares of its 32 tasks meet inside a position */
+        { 4, 4, 4, 64, 64, 3, 1, 0, 1, 2 },      /* Winograd weight gradient of a 4x4 map (every tile on the border) */
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
