@@ -3017,26 +3017,30 @@ CONVRNN__FINL void convrnn__wino_in(const float *const *px, int C, float *v0, si
         }
     }
 }
-/* One Winograd task: tiles [t0, t0 + nt) of the padded source (V, Mb: the thread's scratch). */
+/* One Winograd task: tiles [t0, t0 + nt) (V, Mb: the thread's scratch). Tile (n, ty, tx) reads
+   source pixel (2ty + a - ry, 2tx + b - rx) in place, zeros off the map. */
 typedef struct {
     const convrnn__geom *g;
-    const float *pad, *bp, *bias;
+    const float *src, *bp, *bias;
     float *dst;
-    int bwd, Cs, Cd, DH, DW, TH, TW, PH, PW, CsP, npan, CdM, CsV, TB;
+    int bwd, Cs, Cd, DH, DW, SH, SW, TH, TW, ry, rx, npan, CdM, CsV, TB;
 } convrnn__winop;
 static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, int t0, int nt) {
     const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
     const int bwd = cx->bwd, Cs = cx->Cs, Cd = cx->Cd, DH = cx->DH, DW = cx->DW, TH = cx->TH, TW = cx->TW;
-    const int PH = cx->PH, PW = cx->PW, CsP = cx->CsP, npan = cx->npan, CdM = cx->CdM, CsV = cx->CsV;
-    const float *pad = cx->pad, *bp = cx->bp, *bias = cx->bias;
+    const int SH = cx->SH, SW = cx->SW, npan = cx->npan, CdM = cx->CdM, CsV = cx->CsV;
+    const float *src = cx->src, *bp = cx->bp, *bias = cx->bias;
     float *dst = cx->dst;
     const size_t vx = (size_t)cx->TB * CsV, mx = (size_t)cx->TB * CdM;   /* stride between positions xi */
     int t, c, i, xi, pp, mt;
     /* V[xi][t][c] = (B^T d B)[xi] */
     for (t = 0; t < nt; t++) {
         const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
-        const float *d0 = pad + (((size_t)n * PH + 2 * ty) * PW + 2 * tx) * CsP, *px[16];
-        for (i = 0; i < 16; i++) px[i] = d0 + ((size_t)(i / 4) * PW + i % 4) * CsP;
+        const float *px[16];
+        for (i = 0; i < 16; i++) {
+            const int sy = 2 * ty + i / 4 - cx->ry, sx = 2 * tx + i % 4 - cx->rx;
+            px[i] = sy >= 0 && sy < SH && sx >= 0 && sx < SW ? src + (((size_t)n * SH + sy) * SW + sx) * Cs : NULL;
+        }
         convrnn__wino_in(px, Cs, V + (size_t)t * CsV, vx, 0, 16);
     }
     /* M[xi] = V[xi] U[xi] */
@@ -3087,7 +3091,7 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
 
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (forward, and backward-data, which is the
    3x3 correlation of the zero-padded dy with the kernel rotated by 180 degrees and ci/co swapped).
-   Per 2x2 output tile with 4x4 input patch d (from the zero-padded source, as the direct kernel):
+   Per 2x2 output tile with 4x4 input patch d (read in place, zeros off the map):
        Y = A^T [ (G g G^T) (.) (B^T d B) ] A
        B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
        A^T = [1 1 1 0; 0 1 -1 -1]
@@ -3103,21 +3107,19 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;
     const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
     const int TH = (DH + 1) / 2, TW = (DW + 1) / 2, T = g->n * TH * TW;
-    const int PH = 2 * TH + 2, PW = 2 * TW + 2;
-    const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;
-    const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;                   /* pixel stride of the padded copy */
+    const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;   /* source row of patch row 0: 2ty - ry */
     const int npan = (Cd + NR - 1) / NR, CdM = npan * NR + (npan * NR % 64 == 0 ? 16 : 0);
     const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
     /* TB tiles per task (a multiple of MR, fewer when the channels are many) */
     const int tb0 = (int)(16384 / ((double)(Cs + Cd) * MR)), TB = MR * (tb0 < 1 ? 1 : tb0 > 4 ? 4 : tb0);
     const int ntask = (T + TB - 1) / TB;
     const double flops = 16.0 * T * Cs * Cd;
-    const size_t psz = (size_t)g->n * PH * PW * CsP, bsz = (size_t)16 * npan * Cs * NR;
+    const size_t bsz = (size_t)16 * npan * Cs * NR;
     const size_t sz_v = convrnn__al((size_t)16 * TB * CsV * sizeof(float)), sz_m = convrnn__al((size_t)16 * TB * CdM * sizeof(float));
-    const size_t per_thr = sz_v + sz_m, off_pad = convrnn__al(bsz * sizeof(float)), off_thr = off_pad + convrnn__al(psz * sizeof(float));
+    const size_t per_thr = sz_v + sz_m, off_thr = convrnn__al(bsz * sizeof(float));
     int nthr = convrnn__nthreads(), task, p, local;
     char *mem, *base;
-    float *bp, *pad;
+    float *bp;
     convrnn__winop cx;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
@@ -3126,12 +3128,12 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
     bp = (float *)base;
-    pad = (float *)(base + off_pad);
-    cx.g = g; cx.pad = pad; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
-    cx.DH = DH; cx.DW = DW; cx.TH = TH; cx.TW = TW; cx.PH = PH; cx.PW = PW; cx.CsP = CsP; cx.npan = npan;
+    cx.g = g; cx.src = src; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
+    cx.DH = DH; cx.DW = DW; cx.SH = SH; cx.SW = SW; cx.TH = TH; cx.TW = TW; cx.ry = ry; cx.rx = rx; cx.npan = npan;
     cx.CdM = CdM; cx.CsV = CsV; cx.TB = TB;
-    /* one parallel region: pack U, pad, tasks; with an even split of the batch each thread pads
-       and transforms its own samples */
+    /* one parallel region: pack U, tasks; with an even split of the batch each thread transforms
+       its own samples (measured: reading the source in place instead of a zero-padded copy saves
+       the copy, about 10% of a 56x56 64->128 forward) */
 CONVRNN__OMP_REGION(nthr > 1)
     {
     char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
@@ -3173,12 +3175,8 @@ CONVRNN__OMP_FOR_STATIC
     if (local && convrnn__my_samples(g->n, &n0, &n1)) {
         const int T1 = n1 * TH * TW;
         int q;
-        for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, q);
         for (q = n0 * TH * TW; q < T1; q += TB) convrnn__wino_task(&cx, V, Mb, q, T1 - q < TB ? T1 - q : TB);
     } else {
-        /* zero-padded source: pad row r holds source row r - ry (zeros outside) */
-CONVRNN__OMP_FOR_STATIC
-        for (p = 0; p < g->n * PH; p++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, p);
 CONVRNN__OMP_FOR_DYN
         for (task = 0; task < ntask; task++)
             convrnn__wino_task(&cx, V, Mb, task * TB, T - task * TB < TB ? T - task * TB : TB);
