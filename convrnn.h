@@ -1718,7 +1718,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                   B = w transposed per tap; dx += result.
      bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co].
    Forward and bwd-data take the first kernel that applies:
-     Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels;
+     Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels (the
+                          tiles' 4x4 patches read in place, zeros off the map);
      pixels in lanes      at most VL/2 destination channels, stride 1: a planar padded copy, and
                           vectors of pixels (channel vectors would be half empty);
      classes              16+ source channels: no copy; destination positions with the same valid
@@ -1728,17 +1729,17 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      padded               a zero-padded copy, every (pixel, tap) at a fixed offset;
      indirect             (bwd-data with stride > 1) per (pixel, tap) a pointer into the source or
                           to a zero row; B = w packed into column panels.
-   bwd-filter: Winograd, or offsets into a zero-padded copy of x with dy read in place: tiles of
-   MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for
-   fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when only that keeps a
-   tile within one tap), pixel chunks of KC, 2 KC when co fits in one vector (the last takes the
-   rest, up to twice that, so a small map is one chunk and dw is read and written once); on
-   AVX-512 with pixel ranges and 8-32 outputs in rows of 8, a transposed form (8 output channels
-   broadcast from dy x up to 3 vectors of filter rows); the chunk's dy panel kept in L1 across
-   the row tiles (copied into an aligned block when co spans several panels), the next tile's rows
-   of dw and the next chunk's rows of dy prefetched while a tile runs. (A packed-GEMM weight
-   gradient for many input channels measured slower on every shape tried: 1x1, 3x3 stride 2,
-   5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
+   bwd-filter: Winograd (x and dy read in place), or offsets into a zero-padded copy of x with dy
+   read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
+   MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
+   only that keeps a tile within one tap), pixel chunks of KC, 2 KC when co fits in one vector
+   (the last takes the rest, up to twice that, so a small map is one chunk and dw is read and
+   written once); on AVX-512 with pixel ranges and 8-32 outputs in rows of 8, a transposed form
+   (8 output channels broadcast from dy x up to 3 vectors of filter rows); the chunk's dy panel
+   kept in L1 across the row tiles (copied into an aligned block when co spans several panels),
+   the next tile's rows of dw and the next chunk's rows of dy prefetched while a tile runs. (A
+   packed-GEMM weight gradient for many input channels measured slower on every shape tried: 1x1,
+   3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
    Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
    readout; BaseNet conv5), each thread takes a range of column panels and packs them, two at a
    time, into a slot of its own just before running them over every destination row (packing all
@@ -1746,7 +1747,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    evenly over the threads, each one pads and computes its own samples (measured on this
    project's machine: reading a copy another core has just written costs more than the work of a
    small layer), making each row of the padded copy just before the first block that reads it,
-   and big gradient blocks are zeroed in the same split.
+   and big gradient blocks are zeroed in the same split. The Winograd weight gradient splits its
+   16 transform positions: each thread transforms every tile for its own positions only, so the
+   transformed tiles it multiplies never come from another core.
    Determinism: each output element is computed by exactly one task, which sums its reduction
    dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
    split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
@@ -2999,7 +3002,8 @@ CONVRNN__FINL void convrnn__wino_in(const float *const *px, int C, float *v0, si
         convrnn__vf d[4][4], r[4][4];
         int a, b2;
         for (a = 0; a < 4; a++)
-            for (b2 = 0; b2 < 4; b2++) d[a][b2] = px[4 * a + b2] ? convrnn__vldn(px[4 * a + b2] + c, nn) : convrnn__vzero();
+            for (b2 = 0; b2 < 4; b2++)
+                d[a][b2] = px[4 * a + b2] ? convrnn__vldn(px[4 * a + b2] + c, nn) : convrnn__vzero();
         for (b2 = 0; b2 < 4; b2++) {
             r[0][b2] = convrnn__vsub(d[0][b2], d[2][b2]);
             r[1][b2] = convrnn__vadd(d[1][b2], d[2][b2]);
@@ -3240,7 +3244,7 @@ CONVRNN__OMP_REGION(nthr > 1)
     x1 = tk1 > tk0 ? (tk1 - 1) / cg_n + 1 : x0;
     for (task = tk0; task < tk1; task++) {   /* this thread's rows of dU start at zero */
         const int xi = task / cg_n, ca = task % cg_n * CG * MR, cb = ca + CG * MR < Ci ? ca + CG * MR : Ci;
-        memset(dU + ((size_t)xi * Ci + ca) * Co, 0, (size_t)(cb - ca) * Co * sizeof(float));
+        if (cb > ca) memset(dU + ((size_t)xi * Ci + ca) * Co, 0, (size_t)(cb - ca) * Co * sizeof(float));
     }
     for (ch = 0; ch < T && tk1 > tk0; ch += TC) {
         const int nt = T - ch < TC ? T - ch : TC;
@@ -3253,7 +3257,8 @@ CONVRNN__OMP_REGION(nthr > 1)
             int c, a, b2;
             for (a = 0; a < 16; a++) {   /* x pixel (2ty + a/4 - pt, 2tx + a%4 - pl), zeros off the map */
                 const int iy = 2 * ty + a / 4 - g->pt, ix = 2 * tx + a % 4 - g->pl;
-                px[a] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy) * g->w + ix) * Ci : NULL;
+                px[a] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy) * g->w + ix) * Ci
+                                                                     : NULL;
             }
             convrnn__wino_in(px, Ci, Vm + (size_t)t * CiV, vx, x0, x1);
             for (c = 0; c < Co; c += VL) {
@@ -3294,7 +3299,8 @@ CONVRNN__OMP_REGION(nthr > 1)
                 for (pp = 0; pp < npan; pp++) {
                     const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
                     for (i = 0; i < MR; i++) crow[i] = i < mrv ? dU + ((size_t)xi * Ci + ci0 + i) * Co + col : NULL;
-                    convrnn__ukr_bo(MR, nvp, nt, V + (size_t)(xi + me) * vx, pb, o, Z + (size_t)(xi + me) * zx + col, CoZ, crow, wp);
+                    convrnn__ukr_bo(MR, nvp, nt, V + (size_t)(xi + me) * vx, pb, o, Z + (size_t)(xi + me) * zx + col, CoZ,
+                                    crow, wp);
                 }
             }
         }
