@@ -3222,10 +3222,11 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     ptrdiff_t *pb;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS) nthr = 1;
-    /* 16 + nthr - 1 slots of TC tiles: thread me keeps position xi in slot xi + me (the shares of
-       neighbouring threads overlap in at most one xi) */
-    sz_v = convrnn__al((size_t)(15 + nthr) * TC * CiV * sizeof(float));
-    sz_z = convrnn__al((size_t)(15 + nthr) * TC * CoZ * sizeof(float));
+    /* 16 + min(nthr, ntask) - 1 slots of TC tiles: a thread whose share starts at task tk0 keeps
+       position xi in slot xi + min(me, tk0) (the shares of neighbouring threads overlap in at most
+       one xi, and that offset grows by at least 1 from one non-empty share to the next) */
+    sz_v = convrnn__al((size_t)(15 + (nthr < ntask ? nthr : ntask)) * TC * CiV * sizeof(float));
+    sz_z = convrnn__al((size_t)(15 + (nthr < ntask ? nthr : ntask)) * TC * CoZ * sizeof(float));
     mem = (char *)convrnn_malloc(actx, sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -3238,8 +3239,9 @@ CONVRNN__OMP_REGION(nthr > 1)
     {   /* one region: each thread's chunks (transforms and GEMMs of its positions), the fold */
     const int me = convrnn__tid();
     const size_t vx = (size_t)TC * CiV, zx = (size_t)TC * CoZ;
-    int ch, tk0, tk1, x0, x1, task;
+    int ch, tk0, tk1, x0, x1, task, rk;
     convrnn__share(ntask, me, convrnn__team(), &tk0, &tk1);
+    rk = me < tk0 ? me : tk0;   /* the slot offset */
     x0 = tk0 / cg_n;
     x1 = tk1 > tk0 ? (tk1 - 1) / cg_n + 1 : x0;
     for (task = tk0; task < tk1; task++) {   /* this thread's rows of dU start at zero */
@@ -3248,7 +3250,7 @@ CONVRNN__OMP_REGION(nthr > 1)
     }
     for (ch = 0; ch < T && tk1 > tk0; ch += TC) {
         const int nt = T - ch < TC ? T - ch : TC;
-        float *Vm = V + (size_t)(x0 + me) * vx, *Zm = Z + (size_t)(x0 + me) * zx;   /* slot of x0 */
+        float *Vm = V + (size_t)(x0 + rk) * vx, *Zm = Z + (size_t)(x0 + rk) * zx;   /* slot of x0 */
         int t;
         for (t = 0; t < nt; t++) {   /* V = B^T d B and Z = A dY A^T of every tile of the chunk, at xi in [x0, x1) */
             const int q = ch + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
@@ -3299,7 +3301,7 @@ CONVRNN__OMP_REGION(nthr > 1)
                 for (pp = 0; pp < npan; pp++) {
                     const int col = pp * NR, wp = Co - col < NR ? Co - col : NR, nvp = (wp + VL - 1) / VL;
                     for (i = 0; i < MR; i++) crow[i] = i < mrv ? dU + ((size_t)xi * Ci + ci0 + i) * Co + col : NULL;
-                    convrnn__ukr_bo(MR, nvp, nt, V + (size_t)(xi + me) * vx, pb, o, Z + (size_t)(xi + me) * zx + col, CoZ,
+                    convrnn__ukr_bo(MR, nvp, nt, V + (size_t)(xi + rk) * vx, pb, o, Z + (size_t)(xi + rk) * zx + col, CoZ,
                                     crow, wp);
                 }
             }
