@@ -2991,6 +2991,22 @@ CONVRNN__OMP_FOR_DYN
     return 1;
 }
 
+/* The 16 pixel pointers of a 4x4 patch with top-left source pixel (sy0, sx0) of sample n of an
+   NHWC source [N][SH][SW][C]: px[4a + b] at (sy0 + a, sx0 + b), NULL off the map. */
+static void convrnn__wino_patch(const float *src, int n, int SH, int SW, int C, int sy0, int sx0, const float **px) {
+    int i;
+    for (i = 0; i < 16; i++) {
+        const int sy = sy0 + i / 4, sx = sx0 + i % 4;
+        px[i] = sy >= 0 && sy < SH && sx >= 0 && sx < SW ? src + (((size_t)n * SH + sy) * SW + sx) * C : NULL;
+    }
+}
+/* Row a of a transformed 4x4 tile, o[b] = position xi = 4a + b: stored at v0 + (xi - x0)*vx when
+   xi is in [x0, x1). */
+CONVRNN__FINL void convrnn__wino_put(float *v0, size_t vx, int a, const convrnn__vf *o, int x0, int x1) {
+    int b2;
+    for (b2 = 0; b2 < 4; b2++)
+        if (4 * a + b2 >= x0 && 4 * a + b2 < x1) convrnn__vst(v0 + (size_t)(4 * a + b2 - x0) * vx, o[b2]);
+}
 /* Winograd input transform of one tile: v0[(xi - x0) * vx + c] = (B^T d B)[xi] for channels
    [0, C) of the 4x4 patch d, pixel (a, b) at px[4a + b] (NULL: zeros), for the positions
    xi = 4a + b in [x0, x1) (the forward takes all 16). Channel vectors are stored whole (the scratch
@@ -3016,8 +3032,7 @@ CONVRNN__FINL void convrnn__wino_in(const float *const *px, int C, float *v0, si
             o[1] = convrnn__vadd(r[a][1], r[a][2]);
             o[2] = convrnn__vsub(r[a][2], r[a][1]);
             o[3] = convrnn__vsub(r[a][1], r[a][3]);
-            for (b2 = 0; b2 < 4; b2++)
-                if (4 * a + b2 >= x0 && 4 * a + b2 < x1) convrnn__vst(v0 + (size_t)(4 * a + b2 - x0) * vx + c, o[b2]);
+            convrnn__wino_put(v0 + c, vx, a, o, x0, x1);
         }
     }
 }
@@ -3041,10 +3056,7 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
     for (t = 0; t < nt; t++) {
         const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
         const float *px[16];
-        for (i = 0; i < 16; i++) {
-            const int sy = 2 * ty + i / 4 - cx->ry, sx = 2 * tx + i % 4 - cx->rx;
-            px[i] = sy >= 0 && sy < SH && sx >= 0 && sx < SW ? src + (((size_t)n * SH + sy) * SW + sx) * Cs : NULL;
-        }
+        convrnn__wino_patch(src, n, SH, SW, Cs, 2 * ty - cx->ry, 2 * tx - cx->rx, px);
         convrnn__wino_in(px, Cs, V + (size_t)t * CsV, vx, 0, 16);
     }
     /* M[xi] = V[xi] U[xi] */
@@ -3214,6 +3226,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     const int ntask = 16 * cg_n;
     const double flops = 16.0 * T * Ci * Co;
     size_t sz_v, sz_z;
+    int nslot;
     const size_t sz_u = convrnn__al((size_t)16 * Ci * Co * sizeof(float));
     const size_t sz_pb = convrnn__al((size_t)TC * sizeof(ptrdiff_t));
     int nthr = convrnn__nthreads(), c0;
@@ -3225,8 +3238,9 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     /* 16 + min(nthr, ntask) - 1 slots of TC tiles: a thread whose share starts at task tk0 keeps
        position xi in slot xi + min(me, tk0) (the shares of neighbouring threads overlap in at most
        one xi, and that offset grows by at least 1 from one non-empty share to the next) */
-    sz_v = convrnn__al((size_t)(15 + (nthr < ntask ? nthr : ntask)) * TC * CiV * sizeof(float));
-    sz_z = convrnn__al((size_t)(15 + (nthr < ntask ? nthr : ntask)) * TC * CoZ * sizeof(float));
+    nslot = 15 + (nthr < ntask ? nthr : ntask);
+    sz_v = convrnn__al((size_t)nslot * TC * CiV * sizeof(float));
+    sz_z = convrnn__al((size_t)nslot * TC * CoZ * sizeof(float));
     mem = (char *)convrnn_malloc(actx, sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -3257,11 +3271,7 @@ CONVRNN__OMP_REGION(nthr > 1)
             const int ny2 = g->oh - 2 * ty < 2 ? g->oh - 2 * ty : 2, nx2 = g->ow - 2 * tx < 2 ? g->ow - 2 * tx : 2;
             const float *px[16];
             int c, a, b2;
-            for (a = 0; a < 16; a++) {   /* x pixel (2ty + a/4 - pt, 2tx + a%4 - pl), zeros off the map */
-                const int iy = 2 * ty + a / 4 - g->pt, ix = 2 * tx + a % 4 - g->pl;
-                px[a] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy) * g->w + ix) * Ci
-                                                                     : NULL;
-            }
+            convrnn__wino_patch(x, n, g->h, g->w, Ci, 2 * ty - g->pt, 2 * tx - g->pl, px);
             convrnn__wino_in(px, Ci, Vm + (size_t)t * CiV, vx, x0, x1);
             for (c = 0; c < Co; c += VL) {
                 const int nn = Co - c < VL ? Co - c : VL;
@@ -3283,9 +3293,7 @@ CONVRNN__OMP_REGION(nthr > 1)
                     o[1] = convrnn__vadd(h[a][0], h[a][1]);
                     o[2] = convrnn__vsub(h[a][0], h[a][1]);
                     o[3] = convrnn__vsub(convrnn__vzero(), h[a][1]);
-                    for (b2 = 0; b2 < 4; b2++)
-                        if (4 * a + b2 >= x0 && 4 * a + b2 < x1)
-                            convrnn__vst(Zm + (size_t)(4 * a + b2 - x0) * zx + (size_t)t * CoZ + c, o[b2]);
+                    convrnn__wino_put(Zm + (size_t)t * CoZ + c, zx, a, o, x0, x1);
                 }
             }
         }
@@ -3343,15 +3351,15 @@ CONVRNN__OMP_FOR_STATIC
    only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP vectors read
    straight from the dy rows; accumulates into dw. On AVX-512, with pixel ranges and at most 32
    outputs in rows of 8 and kernel rows of 8k values (kw*ci a multiple of 8), each range runs
-   transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up
-   to 3 vectors of filter rows, where the row-major tile takes one broadcast per vector FMA.
+   transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up to 3 vectors of
+   filter rows, where the row-major tile takes one broadcast per vector FMA.
    With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
    range of row tiles x a group of panels; pixel chunks (KC pixels, 2 KC when co fits in one
-   vector) are summed in ascending order. When the
-   threads divide KS, each thread pads and reduces its own ranges (its samples stay in its cache;
-   measured: reading a copy another core has just written costs more than the reduction). */
+   vector) are summed in ascending order. When the threads divide KS, each thread pads and reduces
+   its own ranges (its samples stay in its cache; measured: reading a copy another core has just
+   written costs more than the reduction). */
 typedef struct {
     const convrnn__geom *g;
     const float *pad, *dy;
