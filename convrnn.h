@@ -2323,6 +2323,46 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
+/* d[0..n) += the sum of the rows s + r*ld, r = 0 .. rows-1, added in ascending order: each column is
+   its own chain of adds, as one column vector at a time, but up to 8 vectors of columns are summed
+   together, so that their chains overlap (one chain waits an add's latency per row). The last of
+   the NV vectors has nl lanes. */
+CONVRNN__FINL void convrnn__colsum_g(const int NV, const float *s, size_t ld, size_t rows, float *d, int nl) {
+    const int full = nl == CONVRNN__VL;
+    convrnn__vf a[8];
+    size_t r;
+    int v;
+    CONVRNN__UNROLL for (v = 0; v < NV; v++)
+        a[v] = v < NV - 1 || full ? convrnn__vld(d + v * CONVRNN__VL) : convrnn__vldn(d + v * CONVRNN__VL, nl);
+    for (r = 0; r < rows; r++) {
+        const float *sr = s + r * ld;
+        CONVRNN__UNROLL for (v = 0; v < NV; v++)
+            a[v] = convrnn__vadd(a[v], v < NV - 1 || full ? convrnn__vld(sr + v * CONVRNN__VL) : convrnn__vldn(sr + v * CONVRNN__VL, nl));
+    }
+    CONVRNN__UNROLL for (v = 0; v < NV; v++) {
+        if (v < NV - 1 || full) convrnn__vst(d + v * CONVRNN__VL, a[v]);
+        else convrnn__vstn(d + v * CONVRNN__VL, a[v], nl);
+    }
+}
+static void convrnn__colsum(const float *s, size_t ld, size_t rows, int n, float *d) {
+    const int G = 8 * CONVRNN__VL;
+    int c = 0, nv, nl;
+    for (; n - c > G; c += G) convrnn__colsum_g(8, s + c, ld, rows, d + c, CONVRNN__VL);
+    nv = (n - c + CONVRNN__VL - 1) / CONVRNN__VL;
+    nl = n - c - (nv - 1) * CONVRNN__VL;
+    switch (nv) {
+    case 1: convrnn__colsum_g(1, s + c, ld, rows, d + c, nl); break;
+    case 2: convrnn__colsum_g(2, s + c, ld, rows, d + c, nl); break;
+    case 3: convrnn__colsum_g(3, s + c, ld, rows, d + c, nl); break;
+    case 4: convrnn__colsum_g(4, s + c, ld, rows, d + c, nl); break;
+    case 5: convrnn__colsum_g(5, s + c, ld, rows, d + c, nl); break;
+    case 6: convrnn__colsum_g(6, s + c, ld, rows, d + c, nl); break;
+    case 7: convrnn__colsum_g(7, s + c, ld, rows, d + c, nl); break;
+    case 8: convrnn__colsum_g(8, s + c, ld, rows, d + c, nl); break;
+    default: break;
+    }
+}
+
 /* dst[0..n) = src[0..n) (src NULL: zeros), whole vectors and one masked tail */
 CONVRNN__FINL void convrnn__vcopy(float *dst, const float *src, int n) {
     int j;
@@ -3381,18 +3421,12 @@ static float *convrnn__bwfp_scratch(const convrnn__bwfp *c, ptrdiff_t *pb) {
 static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_t *pb, float *dbt, int ca, int cb) {
     const convrnn__geom *g = c->g;
     const int Co = g->co, Ci = g->ci, OHW = g->oh * g->ow;
-    int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow, k, cc;
+    int n = c0 / OHW, oy = (c0 / g->ow) % g->oh, ox = c0 % g->ow, k;
     for (k = 0; k < kc; k++) {
         pb[k] = (((ptrdiff_t)n * c->PH + (ptrdiff_t)oy * g->s) * c->PW + (ptrdiff_t)ox * g->s) * Ci;
         if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
     }
-    if (c->db && dbt)
-        for (cc = ca; cc < cb; cc += CONVRNN__VL) {
-            const int nn = cb - cc < CONVRNN__VL ? cb - cc : CONVRNN__VL;
-            convrnn__vf acc = convrnn__vldn(dbt + cc, nn);
-            for (k = 0; k < kc; k++) acc = convrnn__vadd(acc, convrnn__vldn(c->dy + (size_t)(c0 + k) * Co + cc, nn));
-            convrnn__vstn(dbt + cc, acc, nn);
-        }
+    if (c->db && dbt && cb > ca) convrnn__colsum(c->dy + (size_t)c0 * Co + ca, Co, (size_t)kc, cb - ca, dbt + ca);
 }
 /* Transposed weight-gradient kernel: crow[i][0 .. ncol) += sum over k of a[k lda + i] * (vector v of
    the copy at pixel k), 8 rows (output channels) broadcast from the dy row, NV vectors of filter
@@ -3616,16 +3650,20 @@ CONVRNN__OMP_FOR_STATIC
     return 1;
 }
 
-/* db [C] += column sums of dy [rows][C], rows in order (bitwise equal to the scalar kernel). */
+/* db [C] += column sums of dy [rows][C], rows in order (bitwise equal to the scalar kernel). Large
+   sums split the column vectors among the threads (each column is still one chain). */
 static void convrnn__sbias_bwd(const float *dy, size_t rows, int C, float *db) {
-    int c;
-    for (c = 0; c < C; c += CONVRNN__VL) {
-        const int nn = C - c < CONVRNN__VL ? C - c : CONVRNN__VL;
-        convrnn__vf acc = convrnn__vldn(db + c, nn);
-        size_t r;
-        if (nn == CONVRNN__VL) for (r = 0; r < rows; r++) acc = convrnn__vadd(acc, convrnn__vld(dy + r * C + c));
-        else for (r = 0; r < rows; r++) acc = convrnn__vadd(acc, convrnn__vldn(dy + r * C + c, nn));
-        convrnn__vstn(db + c, acc, nn);
+    const int nvec = (C + CONVRNN__VL - 1) / CONVRNN__VL;
+    int nq = convrnn__nthreads(), q;
+    if ((double)rows * C <= CONVRNN__PAR_FLOPS) nq = 1;
+    if (nq > nvec) nq = nvec;
+CONVRNN__OMP_STATIC(nq > 1)
+    for (q = 0; q < nq; q++) {
+        int v0, v1, c0, c1;
+        convrnn__share(nvec, q, nq, &v0, &v1);
+        c0 = v0 * CONVRNN__VL;
+        c1 = v1 * CONVRNN__VL < C ? v1 * CONVRNN__VL : C;
+        if (c1 > c0) convrnn__colsum(dy + c0, (size_t)C, rows, c1 - c0, db + c0);
     }
 }
 
