@@ -3631,8 +3631,10 @@ CONVRNN__OMP_BARRIER
         if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
 CONVRNN__OMP_FOR_STATIC
         for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
+        /* within a range, the row groups of one panel group first (measured: 3-4% faster on two
+           threads than taking both panel groups of a row group together, for the readout and 4x4 maps) */
 CONVRNN__OMP_FOR_DYN
-        for (task = 0; task < ntask; task++) convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
+        for (task = 0; task < ntask; task++) convrnn__bwfp_task(&c, task / (nrg * ngrp), task % nrg, task / nrg % ngrp, pb);
     }
     if (KS > 1) {   /* dw += part[0] + part[1] + ... in this order (row R: db) */
 CONVRNN__OMP_FOR_STATIC
