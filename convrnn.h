@@ -2375,6 +2375,23 @@ CONVRNN__FINL void convrnn__vcopy(float *dst, const float *src, int n) {
     }
 }
 
+/* dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols: VL x VL blocks transposed in registers
+   (the last ones masked) */
+static void convrnn__transp(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
+    const int VL = CONVRNN__VL;
+    int i0, j0, q;
+    for (i0 = 0; i0 < rows; i0 += VL) {
+        const int ni = rows - i0 < VL ? rows - i0 : VL;
+        for (j0 = 0; j0 < cols; j0 += VL) {
+            const int nj = cols - j0 < VL ? cols - j0 : VL;
+            convrnn__vf v[CONVRNN__VL];
+            for (q = 0; q < VL; q++) v[q] = q < ni ? convrnn__vldn(src + (size_t)(i0 + q) * lds + j0, nj) : convrnn__vzero();
+            convrnn__vtrans(v);
+            for (q = 0; q < nj; q++) convrnn__vstn(dst + (size_t)(j0 + q) * ldd + i0, v[q], ni);
+        }
+    }
+}
+
 /* Zero-padded copy of an NHWC source [N][SH][SW][Cs] into pad [N][PH][PW][CsP], one row prow
    (of N*PH) per call: pad row r of a sample holds source row r - ry from column rx, each pixel's
    Cs values at stride CsP, zeros elsewhere. Vector copies (the rows are short: a library call per
@@ -3459,11 +3476,12 @@ CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, const int split, int kc, cons
     }
     convrnn__acc_store(8, NV, acc, crow, ncol);
 }
-/* Range ks in the transposed form (c->tr): T[co][r] = dwt[r][co] is copied in, each chunk adds
-   dwT += dy^T X over its pixels in tiles of 8 output channels x up to 3 vectors of filter rows
-   (the kw taps' channels of a kernel row are contiguous in the copy; with kernel rows of whole
-   vectors a vector is one load, else its halves are loaded apart), and T is copied back. Each
-   element is the same chain of FMAs as in the row-major tiles. */
+/* Range ks in the transposed form (c->tr): T[co][r] starts at zero (a range's partial sum dwt is
+   zero until its one task), each chunk adds dwT += dy^T X over its pixels in tiles of 8 output
+   channels x up to 3 vectors of filter rows (the kw taps' channels of a kernel row are contiguous
+   in the copy; with kernel rows of whole vectors a vector is one load, else its halves are loaded
+   apart), and T is transposed into dwt in registers. Each element is the same chain of FMAs as in
+   the row-major tiles. */
 static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
     const int VL = CONVRNN__VL, KC = c->KC, R = c->R, Co = g->co, rowf = g->kw * g->ci, nvec = (R + VL - 1) / VL;
@@ -3471,9 +3489,8 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     const ptrdiff_t rowoff = (ptrdiff_t)c->PW * g->ci;   /* copy offset of the next kernel row */
     float *dwt = c->part + (size_t)ks * (R + 1) * Co;   /* c->tr implies pixel ranges (KS > 1) */
     float *T = convrnn__bwfp_scratch(c, pb);
-    int c0, kc, r, co, j0, v, i;
-    for (r = 0; r < R; r++)
-        for (co = 0; co < Co; co++) T[(size_t)co * R + r] = dwt[(size_t)r * Co + co];
+    int c0, kc, co, j0, v, i;
+    convrnn__vcopy(T, NULL, Co * R);   /* vector stores: T stays in cache (measured: memset was slower) */
     for (c0 = k0; c0 < k1; c0 += kc) {
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;
         convrnn__bwfp_chunk(c, c0, kc, pb, dwt + (size_t)R * Co, 0, Co);
@@ -3501,8 +3518,7 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
             }
         }
     }
-    for (r = 0; r < R; r++)
-        for (co = 0; co < Co; co++) dwt[(size_t)r * Co + co] = T[(size_t)co * R + r];
+    convrnn__transp(dwt, (size_t)Co, T, (size_t)R, Co, R);
 }
 static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, ptrdiff_t *pb) {
     const convrnn__geom *g = c->g;
