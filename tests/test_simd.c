@@ -237,7 +237,7 @@ static void test_conv(void) {
         { 2, 12, 12, 1, 16, 3, 1, 0, 1, 0 },  /* one input channel */
         { 4, 64, 64, 3, 16, 3, 1, 0, 1, 1 },  /* 16384 pixels, small filter: weight gradient in pixel splits */
         { 2, 16, 16, 32, 32, 3, 1, 0, 1, 1 }, /* big enough for the threads */
-        { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },
+        { 4, 7, 7, 64, 96, 3, 1, 0, 1, 1 },     /* on two threads dx and dw run concurrently, one thread each */
         { 2, 20, 20, 3, 24, 7, 2, 0, 1, 1 },
         { 8, 4, 4, 128, 130, 3, 1, 0, 1, 1 }, /* laptop-sized cell conv, column tail */
         /* batches that do not split evenly over the threads (shared padded copy, dynamic tasks) */
