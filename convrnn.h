@@ -4829,16 +4829,20 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
 /* dx, dw, db may be NULL (no gradient wanted). On two threads with both gradients wanted, each
    thread computes one of them alone, concurrently (the kernels then see one thread; measured:
    faster than both threads on each in turn, whose regions scale by 1.5-1.9x: 8-28% on the laptop
-   layers, 5% on the readout). Not for Winograd input gradients (they scale well; the pair was
+   layers, 5% on the readout, up to 2x on small maps). Not for Winograd input gradients (they scale well; the pair was
    1-5% slower on 56x56 and 28x28 maps). Each result is the kernels' own, whatever the threads:
    the same bits either way. Only with the libc allocator (a user allocator need not be
    thread-safe). */
-#define CONVRNN__BWD_PAIR_FLOPS 4.0e6   /* multiply-adds of each gradient from which the pair runs */
+#define CONVRNN__BWD_PAIR_FLOPS 2.0e5     /* multiply-adds of each gradient from which the pair runs */
+#define CONVRNN__BWD_PAIR_FLOPS_PL 4.0e6  /* the same with few input channels (the input gradient on the
+                                             planar kernel, slower alone: measured 1.2-1.4x slower pairs
+                                             below this on 8 input channels) */
 static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
                                   const convrnn_real *dy, convrnn_real *dx, convrnn_real *dw, convrnn_real *db) {
 #if defined(_OPENMP) && defined(CONVRNN__SIMD) && defined(CONVRNN__LIBC_CALLOC)
     if (CONVRNN__VEC(t) && dx && dw && convrnn__nthreads() == 2 && !convrnn__wino_ok(g) &&
-        (double)g->n * g->oh * g->ow * g->co * g->ci * g->kh * g->kw >= CONVRNN__BWD_PAIR_FLOPS) {
+        (double)g->n * g->oh * g->ow * g->co * g->ci * g->kh * g->kw >=
+            (g->ci <= CONVRNN__PL_MAXD ? CONVRNN__BWD_PAIR_FLOPS_PL : CONVRNN__BWD_PAIR_FLOPS)) {
         int q;
 #pragma omp parallel for schedule(static, 1) num_threads(2)
         for (q = 0; q < 2; q++) {
