@@ -2207,13 +2207,20 @@ CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, cons
     }
     convrnn__acc_store(MR, NV, acc, crow, ncol);
 }
-/* half: at most MRI/2 rows are stored (a class's last tile): full panels take an MRI/2-row kernel */
-static void convrnn__ukr_run(int nv, int half, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
+/* rows: the rows the tile stores (fewer than MRI in a class's last tiles); full panels then take an
+   MRI/2-row kernel, or with MRI = 12 an 8-row one (rows <= 8) */
+static void convrnn__ukr_run(int nv, int rows, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
                              const float *const *b, float *const *crow, int ncol, int add, const float *bias) {
-    if (half && nv == CONVRNN__NVI) {
+    if (rows <= CONVRNN__MRI / 2 && nv == CONVRNN__NVI) {
         convrnn__ukr_run_g(CONVRNN__MRI / 2, CONVRNN__NVI, nrun, base, off, len, b, crow, ncol, add, bias);
         return;
     }
+#if CONVRNN__MRI == 12
+    if (rows <= 8 && nv == CONVRNN__NVI) {
+        convrnn__ukr_run_g(8, CONVRNN__NVI, nrun, base, off, len, b, crow, ncol, add, bias);
+        return;
+    }
+#endif
     switch (nv) {
     case 1: convrnn__ukr_run_g(CONVRNN__MRI, 1, nrun, base, off, len, b, crow, ncol, add, bias); break;
 #if CONVRNN__NVI >= 2
@@ -2532,7 +2539,7 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
                 const int q0 = p0 + tile * MR;
                 float *crow[CONVRNN__MRMAX];
                 for (i = 0; i < MR; i++) crow[i] = q0 + i < p1 ? c->dst + (size_t)(q0 + i) * Cd + c0 : NULL;
-                convrnn__ukr_run(nvp, 0, nr, bases[tile], c->off + r0, len, bl, crow, wp, c->bwd || r0 > 0, r0 ? NULL : bias);
+                convrnn__ukr_run(nvp, CONVRNN__MRI, nr, bases[tile], c->off + r0, len, bl, crow, wp, c->bwd || r0 > 0, r0 ? NULL : bias);
             }
         }
     }
@@ -2713,6 +2720,9 @@ CONVRNN__OMP_DYN(nthr > 1)
    gives the same bits. When the threads split the batch evenly each one takes its own samples.
    Returns 0 (nothing written) when it does not apply or scratch memory is unavailable. */
 #define CONVRNN__CLS_MAXK 16   /* kernel sizes up to 16x16 (larger: the padded kernels) */
+/* rows of the next tile with rem left: MRI, or 8 when 13-16 are left and MRI is 12 (a block of at
+   most MC rows still has at most MC / MRI tiles) */
+#define CONVRNN__CLS_STEP(rem) (CONVRNN__MRI == 12 && (rem) > 12 && (rem) <= 16 ? 8 : CONVRNN__MRI)
 #define CONVRNN__CLS_PANEL_BYTES 1048576.0   /* packed weights above this and 4x the source: by panel */
 #define CONVRNN__CLS_MIN_C 16  /* from this many source channels (fewer: runs too short, the padded
                                   kernel wins; measured on 28x28 1 -> 8 and 14x14 8 -> 16) */
@@ -2736,33 +2746,39 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
     ptrdiff_t off[CONVRNN__CLS_MAXK];
     const float *base[CONVRNN__MC / CONVRNN__MRI][CONVRNN__MRMAX];
     size_t dp[CONVRNN__MC / CONVRNN__MRI][CONVRNN__MRMAX];
-    int len[CONVRNN__CLS_MAXK], j, i, pp, r, t;
+    int len[CONVRNN__CLS_MAXK], rows[CONVRNN__MC / CONVRNN__MRI], j, je, i, pp, r, t, ntile;
     /* run r relative to the first (row pointers point at a row's first run, inside the source) */
     for (r = 0; r < nrun; r++) {
         off[r] = (ptrdiff_t)(c->bwd ? -r : r) * c->SW * Cs;
         len[r] = (kx1 - kx0) * Cs;
     }
     /* rows of every tile of the block first; then panel by panel, each panel's B (taps x Cs x NR)
-       is read from L2 by all the tiles (tile by tile, a group of panels would stream from L3) */
-    for (j = j0, t = 0; j < j1; j += MR, t++)
+       is read from L2 by all the tiles (tile by tile, a group of panels would stream from L3).
+       Tiles of MR rows; with MR = 12, 13-16 rows left go as 8 + the rest (an 8-row kernel, where
+       12 + 1-4 would leave most of a 6-row tile empty) */
+    for (j = j0, t = 0; j < j1; j = je, t++) {
+        je = j + CONVRNN__CLS_STEP(j1 - j) < j1 ? j + CONVRNN__CLS_STEP(j1 - j) : j1;
+        rows[t] = je - j;
         for (i = 0; i < MR; i++) {
-            const int q = j + i < j1 ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
+            const int q = j + i < je ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
             /* the source pixel of the first valid tap (ky0, kx0) */
             const int sy = c->bwd ? py + g->pt - ky0 : py * g->s - g->pt + ky0;
             const int sx = c->bwd ? px + g->pl - kw + 1 + kx0 : px * g->s - g->pl + kx0;
             base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
-            dp[t][i] = j + i < j1 ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
+            dp[t][i] = j + i < je ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
         }
+    }
+    ntile = t;
     for (pp = pa; pp < pe && pp < c->npan; pp++) {
         const int c0 = pp * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL;
         const float *pb = one1 ? one1 : c->bp + (size_t)pp * kw * g->kh * Cs * NR;
         const float *bl[CONVRNN__CLS_MAXK];
         const int ld = nvp * VL;
         for (r = 0; r < nrun; r++) bl[r] = pb + ((size_t)(ky0 + r) * kw + kx0) * Cs * ld;
-        for (j = j0, t = 0; j < j1; j += MR, t++) {
+        for (t = 0; t < ntile; t++) {
             float *crow[CONVRNN__MRMAX];
             for (i = 0; i < MR; i++) crow[i] = dp[t][i] != (size_t)-1 ? c->dst + dp[t][i] * Cd + c0 : NULL;
-            convrnn__ukr_run(nvp, j1 - j <= MR / 2, nrun, base[t], off, len, bl, crow, wp, c->bwd,
+            convrnn__ukr_run(nvp, rows[t], nrun, base[t], off, len, bl, crow, wp, c->bwd,
                              c->bias && !c->bwd ? c->bias + c0 : NULL);
         }
     }
@@ -3134,7 +3150,7 @@ static void convrnn__wino_task(const convrnn__winop *cx, float *V, float *Mb, in
                     bs[i] = V + (size_t)xi * vx + (size_t)(mt + i < nt ? mt + i : mt) * CsV;
                     crow[i] = mt + i < nt ? Mb + (size_t)xi * mx + (size_t)(mt + i) * CdM + c0 : NULL;
                 }
-                convrnn__ukr_run(nvp, 0, 1, bs, zero_off, &Cs, &pb, crow, wp, 0, NULL);
+                convrnn__ukr_run(nvp, CONVRNN__MRI, 1, bs, zero_off, &Cs, &pb, crow, wp, 0, NULL);
             }
         }
     /* Y = A^T M A (+ bias, or added to dx) */
