@@ -2757,7 +2757,8 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
        Tiles of MR rows; with MR = 12, 13-16 rows left go as 8 + the rest (an 8-row kernel, where
        12 + 1-4 would leave most of a 6-row tile empty) */
     for (j = j0, t = 0; j < j1; j = je, t++) {
-        je = j + CONVRNN__CLS_STEP(j1 - j) < j1 ? j + CONVRNN__CLS_STEP(j1 - j) : j1;
+        const int step = CONVRNN__CLS_STEP(j1 - j);
+        je = j + step < j1 ? j + step : j1;
         rows[t] = je - j;
         for (i = 0; i < MR; i++) {
             const int q = j + i < je ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
@@ -4845,8 +4846,8 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
 /* dx, dw, db may be NULL (no gradient wanted). On two threads with both gradients wanted, each
    thread computes one of them alone, concurrently (the kernels then see one thread; measured:
    faster than both threads on each in turn, whose regions scale by 1.5-1.9x: 8-28% on the laptop
-   layers, 5% on the readout, up to 2x on small maps). Not for Winograd input gradients (they scale well; the pair was
-   1-5% slower on 56x56 and 28x28 maps). Each result is the kernels' own, whatever the threads:
+   layers, 5% on the readout, up to 2x on small maps). Not for Winograd input gradients (they
+   scale well; the pair was 1-5% slower on 56x56 and 28x28 maps). Each result is the kernels' own, whatever the threads:
    the same bits either way. Only with the libc allocator (a user allocator need not be
    thread-safe). */
 #define CONVRNN__BWD_PAIR_FLOPS 2.0e5     /* multiply-adds of each gradient from which the pair runs */
