@@ -3427,11 +3427,13 @@ CONVRNN__OMP_FOR_STATIC
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
    packing and no bounds checks. dw rows in tiles of MRP (2*MRP when co fits in one vector, unless
-   only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP vectors read
-   straight from the dy rows; accumulates into dw. On AVX-512, with pixel ranges and at most 32
-   outputs in rows of 8 and kernel rows of 8k values (kw*ci a multiple of 8), each range runs
-   transposed (convrnn__bwft_task): 8 output channels broadcast from dy x up to 3 vectors of
-   filter rows, where the row-major tile takes one broadcast per vector FMA.
+   only MRP keeps the tiles within taps; a tile may span taps) x panels of NVP (NVW) vectors of dy
+   (read from its rows when co fits in one panel, else from aligned copies of the panels: made once
+   before the tasks when several row groups would each copy them, else per chunk by each task);
+   accumulates into dw. On AVX-512, with pixel ranges and at most 32 outputs in rows of 8 and
+   kernel rows of 8k values (kw*ci a multiple of 8), each range runs transposed
+   (convrnn__bwft_task): 8 output channels broadcast from dy x up to 3 vectors of filter rows,
+   where the row-major tile takes one broadcast per vector FMA.
    With many pixels and a small filter the pixels are cut into KS fixed ranges (whole samples when
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
