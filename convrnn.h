@@ -2920,6 +2920,7 @@ CONVRNN__OMP_FOR_DYN
    backward-data adds the sum to dx. Each thread pads and computes its own samples when they
    split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__PL_MAXD (CONVRNN__VL / 2)   /* outputs that fill at most half a vector */
+#define CONVRNN__PL_SLOT_BYTES 4194304.0      /* planar copies above this: one sample at a time */
 /* ND = Cd rounded up to a power of two columns of weights; a tile is R = CONVRNN__PL_ROWS(ND) output
    rows, R x ND accumulators (of the 32 vector registers of AVX-512 and NEON, 16 of AVX2) */
 #if CONVRNN__VL == 8
@@ -2934,13 +2935,17 @@ typedef struct {
     const float *pl, *wt, *bias;
     float *dst;
     int bwd, Cs, Cd, nd, DH, DW, PH, PWv, nxb;
+    int nsub;   /* pl holds the planes of samples nsub, nsub + 1, ... */
 } convrnn__plp;
-static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx) {
+/* sample n's planes; zero: clear them first (a slot that held another sample has zeros at the
+   same places: every sample writes the same positions) */
+static void convrnn__pl_pad(const convrnn__plp *c, const float *src, int n, int SH, int SW, int ry, int rx, int zero) {
     const int VL = CONVRNN__VL, Cs = c->Cs, PH = c->PH, PWv = c->PWv;
     const size_t plane = (size_t)PH * PWv;
-    float *pn = (float *)c->pl + (size_t)n * Cs * plane;
+    float *pn = (float *)c->pl + (size_t)(n - c->nsub) * Cs * plane;
     int s2, y, x0, q;
-    for (s2 = 0; s2 < Cs; s2++) convrnn__vcopy(pn + (size_t)s2 * plane, NULL, (int)plane);   /* zeros, then the source */
+    if (zero)
+        for (s2 = 0; s2 < Cs; s2++) convrnn__vcopy(pn + (size_t)s2 * plane, NULL, (int)plane);   /* zeros, then the source */
     for (y = 0; y < SH; y++) {
         const int r = y + ry;
         const float *sp = src + ((size_t)n * SH + y) * SW * Cs;
@@ -2977,7 +2982,7 @@ CONVRNN__FINL void convrnn__pl_tile(const convrnn__plp *c, int n, int py0, int n
         for (ky = 0; ky < kh; ky++)
             for (kx = 0; kx < kw; kx++)
                 for (s2 = 0; s2 < Cs; s2++) {
-                    const float *pr = c->pl + (((size_t)n * Cs + s2) * c->PH + py0 + ky) * c->PWv + x0 + kx;
+                    const float *pr = c->pl + (((size_t)(n - c->nsub) * Cs + s2) * c->PH + py0 + ky) * c->PWv + x0 + kx;
                     const float *wk = c->wt + (((size_t)ky * kw + kx) * Cs + s2) * ND;
                     convrnn__vf a[CONVRNN__PL_RMAX];
                     CONVRNN__UNROLL for (v = 0; v < R; v++) a[v] = v < nr ? convrnn__vld(pr + (size_t)v * c->PWv) : convrnn__vzero();
@@ -3028,12 +3033,21 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     const int ry = bwd ? kh - 1 - g->pt : g->pt, rx = bwd ? kw - 1 - g->pl : g->pl;
     const double flops = (double)g->n * DH * DW * Cd * Cs * taps;
     const size_t sz_w = convrnn__al((size_t)taps * Cs * nd * sizeof(float));
-    const size_t psz = (size_t)g->n * Cs * PH * PWv;
-    int nthr = convrnn__nthreads(), local, t;
+    const size_t pls = (size_t)Cs * PH * PWv;   /* one sample's planes */
+    int nthr = convrnn__nthreads(), local, slots, t;
+    size_t psz;
     char *mem, *base;
     float *wt, *pl;
     convrnn__plp c;
     if (Cd > CONVRNN__PL_MAXD || g->s != 1) return 0;
+    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
+    /* a copy of every sample above 4 MB, on one thread or samples that split evenly among the
+       threads: each thread has one slot of planes and runs sample after sample through it (the
+       whole copy is the size of the source, padded, and costs its page faults: 53 MB and 20x
+       slower for 16 x 112x112 x 64); smaller copies are made whole, as before */
+    local = convrnn__by_sample(g->n, nthr);
+    slots = (double)g->n * pls * sizeof(float) > CONVRNN__PL_SLOT_BYTES && (nthr == 1 || local);
+    psz = (slots ? (size_t)nthr : (size_t)g->n) * pls;
     mem = (char *)convrnn_malloc(actx, sz_w + psz * sizeof(float) + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -3049,19 +3063,26 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
                     : bwd ? w[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * g->ci + d) * g->co + s2]
                           : w[(((size_t)ky * kw + kx) * g->ci + s2) * g->co + d];
     }
-    if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    local = convrnn__by_sample(g->n, nthr);
     c.g = g; c.pl = pl; c.wt = wt; c.bias = bias; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.nd = nd;
-    c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb;
+    c.DH = DH; c.DW = DW; c.PH = PH; c.PWv = PWv; c.nxb = nxb; c.nsub = 0;
 CONVRNN__OMP_REGION(nthr > 1)
     {
-        int q, n0, n1;
-        if (local && convrnn__my_samples(g->n, &n0, &n1)) {
-            for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx);
+        int q, r, n0 = 0, n1 = g->n;
+        if (slots) {
+            convrnn__plp cc = c;
+            if (convrnn__team() > 1) convrnn__my_samples(g->n, &n0, &n1);
+            cc.pl = pl + (size_t)convrnn__tid() * pls;
+            for (q = n0; q < n1; q++) {
+                cc.nsub = q;
+                convrnn__pl_pad(&cc, src, q, SH, SW, ry, rx, q == n0);
+                for (r = 0; r < nrt; r++) convrnn__pl_task(&cc, q, r);
+            }
+        } else if (local && convrnn__my_samples(g->n, &n0, &n1)) {   /* its own samples, padded first */
+            for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx, 1);
             for (q = n0 * nrt; q < n1 * nrt; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
         } else {
 CONVRNN__OMP_FOR_STATIC
-            for (q = 0; q < g->n; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx);
+            for (q = 0; q < g->n; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx, 1);
 CONVRNN__OMP_FOR_DYN
             for (q = 0; q < ntask; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
         }
@@ -3587,17 +3608,17 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                 float *crow[CONVRNN__MRMAX];
                 int tn = tile + 1, cn = col, wn = wp, qa, qb, q, v;
                 convrnn__share(knx, (pp - p0) * (t1 - t0) + tile - t0, ncall, &qa, &qb);
-                for (q = qa; q < qb; q++) {
-                    const float *row = dy + (size_t)(nxt + q) * Co;
+                if (c->dyp) {
                     int pq;
-                    if (c->dyp)
+                    for (q = qa; q < qb; q++)
                         for (pq = p0; pq < p1; pq++)
                             for (v = 0; v < NR; v += 16) CONVRNN__PREFETCH(c->dyp + ((size_t)pq * K + nxt + q) * NR + v);
-                    else {
+                } else
+                    for (q = qa; q < qb; q++) {
+                        const float *row = dy + (size_t)(nxt + q) * Co;
                         for (v = ca; v < cb; v += 16) CONVRNN__PREFETCH(row + v);
                         CONVRNN__PREFETCH(row + cb - 1);
                     }
-                }
                 for (i = 0; i < MR; i++) {
                     o[i] = c->ro[i < mrv ? r0 + i : r0];
                     crow[i] = i < mrv ? dwt + (size_t)(r0 + i) * Co + col : NULL;
@@ -4850,10 +4871,14 @@ static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const
 }
 /* The input gradient dx (NULL: not wanted) and the weight and bias gradients dw, db (either NULL:
    not wanted) of a convolution. */
+#ifdef CONVRNN__SIMD
+static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, const float *w, const float *dy, float *dx);
+#endif
 static void convrnn__conv_bwd_dx(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *w, const convrnn_real *dy,
                                  convrnn_real *dx) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
+        if (dx && g->s > 1 && convrnn__sconv_bwd_phase(t, g, w, dy, dx)) dx = NULL;
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->ci <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->co >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
@@ -4876,6 +4901,72 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
     if (dw) convrnn__conv2d_bwd_filter(g, x, dy, dw);
     if (db) convrnn__bias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db);
 }
+#ifdef CONVRNN__SIMD
+/* Input gradient of a strided convolution as s*s stride-1 ones (one per phase of the input grid):
+   the input rows iy with (iy + pt) % s == a see only the kernel rows ky = a + s j, and
+       dx[iy0 + s t] += sum over j of dy[T0 + t - j] . w[a + s j],  iy0 = (a - pt) mod s,
+                                                                   T0 = (iy0 + pt - a) / s,
+   which is the input gradient of a stride-1 convolution with kernel rows w[a + s j] (j < kh_a =
+   ceil((kh - a) / s)), input rows t < ceil((h - iy0) / s), the same dy, and top padding T0
+   (columns alike). Each phase runs on the stride-1 kernels into a zeroed block that is then added
+   to its places in dx (the strided kernels read the source through per-tap pointers and fill
+   few lanes: measured 11 GFLOP/s for 224x224 3->64 7x7 stride 2). Returns 0 (nothing written)
+   when a phase's padding is outside [0, kernel - 1] or the scratch cannot be had. */
+static int convrnn__phase_dim(int a, int s, int k, int in, int pad, int *k_a, int *i0, int *len, int *t0) {
+    *k_a = a < k ? (k - a + s - 1) / s : 0;
+    *i0 = ((a - pad) % s + s) % s;
+    *len = *i0 < in ? (in - *i0 + s - 1) / s : 0;
+    *t0 = (*i0 + pad - a) / s;
+    return *k_a == 0 || *len == 0 || (*t0 >= 0 && *t0 <= *k_a - 1);
+}
+static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, const float *w, const float *dy, float *dx) {
+    const int s = g->s, Ci = g->ci, Co = g->co;
+    int a, b, kmax = 0, hmax = 0, wmax = 0;
+    size_t nw, nt;
+    float *ws, *tmp;
+    for (a = 0; a < s; a++) {   /* every phase's geometry first: nothing is written unless all fit */
+        int ka, i0, len, t0, kb, j0, lenb, u0;
+        if (!convrnn__phase_dim(a, s, g->kh, g->h, g->pt, &ka, &i0, &len, &t0) ||
+            !convrnn__phase_dim(a, s, g->kw, g->w, g->pl, &kb, &j0, &lenb, &u0))
+            return 0;
+        if (ka > kmax) kmax = ka;
+        if (kb > kmax) kmax = kb;
+        if (len > hmax) hmax = len;
+        if (lenb > wmax) wmax = lenb;
+    }
+    nw = (size_t)kmax * kmax * Ci * Co;
+    nt = (size_t)g->n * hmax * wmax * Ci;
+    ws = (float *)convrnn_malloc(t->alloc_ctx, (nw + nt) * sizeof(float) + 64);
+    if (!ws) return 0;
+    tmp = ws + (nw + 15) / 16 * 16;
+    for (a = 0; a < s; a++)
+        for (b = 0; b < s; b++) {
+            convrnn__geom q = *g;
+            int ka, i0, len, t0, kb, j0, lenb, u0, j, i, row;
+            const size_t blk = (size_t)Ci * Co;
+            convrnn__phase_dim(a, s, g->kh, g->h, g->pt, &ka, &i0, &len, &t0);
+            convrnn__phase_dim(b, s, g->kw, g->w, g->pl, &kb, &j0, &lenb, &u0);
+            if (!ka || !kb || !len || !lenb) continue;   /* no tap reaches these pixels: dx += 0 */
+            for (j = 0; j < ka; j++)
+                for (i = 0; i < kb; i++)
+                    memcpy(ws + ((size_t)j * kb + i) * blk, w + ((size_t)(a + s * j) * g->kw + b + s * i) * blk, blk * sizeof(float));
+            q.h = len; q.w = lenb; q.kh = ka; q.kw = kb; q.s = 1; q.pt = t0; q.pl = u0;
+            memset(tmp, 0, (size_t)g->n * len * lenb * Ci * sizeof(float));
+            convrnn__conv_bwd_dx(t, &q, ws, dy, tmp);
+CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
+            for (row = 0; row < g->n * len; row++) {   /* dx at rows i0 + s t, columns j0 + s u += tmp */
+                const int n = row / len, tt = row % len;
+                const float *src = tmp + (size_t)row * lenb * Ci;
+                float *d = dx + (((size_t)n * g->h + i0 + (size_t)s * tt) * g->w + j0) * Ci;
+                int u, c;
+                for (u = 0; u < lenb; u++, src += Ci, d += (size_t)s * Ci)
+                    for (c = 0; c < Ci; c++) d[c] += src[c];
+            }
+        }
+    convrnn_free(t->alloc_ctx, ws);
+    return 1;
+}
+#endif
 /* dx, dw, db may be NULL (no gradient wanted). On two threads with both gradients wanted, each
    thread computes one of them alone, concurrently (the kernels then see one thread; measured:
    faster than both threads on each in turn, whose regions scale by 1.5-1.9x: 8-28% on the laptop
