@@ -94,6 +94,8 @@ typedef struct layer { const char *name; int n, h, ci, co, k, s, valid, need_dx;
 static const layer LAYERS[] = {
     /* shallow BaseNet at 224x224, batch 16 (pre_0 convolutions of conv1..conv5, imnetds) */
     { "basenet_conv1", 16, 224, 3, 64, 7, 2, 0, 0 },    /* input image: no input gradient */
+    { "basenet_conv1_dx", 16, 224, 3, 64, 7, 2, 0, 1 }, /* the same with the image's gradient (saliency,
+                                                           feature visualization): a strided input gradient */
     { "basenet_conv2", 16, 56, 64, 128, 3, 1, 0, 1 },
     { "basenet_conv3", 16, 28, 128, 256, 3, 1, 0, 1 },
     { "basenet_conv4", 16, 14, 256, 256, 3, 1, 0, 1 },

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 LAYERS = [
     # name, n, h, ci, co, k, s, valid, need_dx  (same list as bench_convrnn.c)
     ("basenet_conv1", 16, 224, 3, 64, 7, 2, 0, 0),
+    ("basenet_conv1_dx", 16, 224, 3, 64, 7, 2, 0, 1),
     ("basenet_conv2", 16, 56, 64, 128, 3, 1, 0, 1),
     ("basenet_conv3", 16, 28, 128, 256, 3, 1, 0, 1),
     ("basenet_conv4", 16, 14, 256, 256, 3, 1, 0, 1),

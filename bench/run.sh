@@ -3,8 +3,9 @@
 # channels-last), in one run. Builds bench/bench_convrnn.c with -O3 -march=native -fopenmp, then
 # for 1 and 2 threads:
 #   - every conv layer shape of the shallow BaseNet at 224x224 batch 16 and of the laptop models at
-#     28x28 batch 64, forward and forward+backward (each variant first validated against the
-#     scalar kernels on the same geometry at a small batch);
+#     28x28 batch 64, forward and forward+backward (the input layers without input gradient, and
+#     BaseNet's conv1 once more with it: basenet_conv1_dx), each variant first validated against
+#     the scalar kernels on the same geometry at a small batch;
 #   - a full training step (forward, BPTT, SGD) of laptop_gru and laptop_rgc, batch 64, T = 10, 16
 #     (validated: loss and every gradient of one step against the scalar kernels);
 # and the peak memory of the first training step of a fresh process (1 thread). Medians of the
