@@ -1717,6 +1717,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      bwd-data     the same with dy as the source, taps reversed through the gather rule, and
                   B = w transposed per tap; dx += result.
      bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co].
+   bwd-data with stride s > 1 runs as s*s stride-1 ones, one per phase of the input grid (its
+   rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each into a
+   zeroed block added to its places in dx; the indirect kernel below is the fallback.
    Forward and bwd-data take the first kernel that applies:
      Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels (the
                           tiles' 4x4 patches read in place, zeros off the map);
@@ -1727,8 +1730,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           the taps that fall outside the source are skipped (on 4x4 maps with a
                           3x3 kernel they are 30% of the products);
      padded               a zero-padded copy, every (pixel, tap) at a fixed offset;
-     indirect             (bwd-data with stride > 1) per (pixel, tap) a pointer into the source or
-                          to a zero row; B = w packed into column panels.
+     indirect             (bwd-data with stride > 1, when a phase's padding does not fit the
+                          stride-1 kernels) per (pixel, tap) a pointer into the source or to a
+                          zero row; B = w packed into column panels.
    bwd-filter: Winograd (x and dy read in place), or offsets into a zero-padded copy of x with dy
    read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
    MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
