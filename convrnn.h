@@ -4940,7 +4940,7 @@ static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, con
     }
     nw = (size_t)kmax * kmax * Ci * Co;
     nt = (size_t)g->n * hmax * wmax * Ci;
-    ws = (float *)convrnn_malloc(t->alloc_ctx, (nw + nt) * sizeof(float) + 64);
+    ws = (float *)convrnn_malloc(t->alloc_ctx, ((nw + 15) / 16 * 16 + nt) * sizeof(float));
     if (!ws) return 0;
     tmp = ws + (nw + 15) / 16 * 16;
     for (a = 0; a < s; a++)
@@ -4960,11 +4960,8 @@ static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, con
 CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
             for (row = 0; row < g->n * len; row++) {   /* dx at rows i0 + s t, columns j0 + s u += tmp */
                 const int n = row / len, tt = row % len;
-                const float *src = tmp + (size_t)row * lenb * Ci;
-                float *d = dx + (((size_t)n * g->h + i0 + (size_t)s * tt) * g->w + j0) * Ci;
-                int u, c;
-                for (u = 0; u < lenb; u++, src += Ci, d += (size_t)s * Ci)
-                    for (c = 0; c < Ci; c++) d[c] += src[c];
+                convrnn__scopy_rows(dx + (((size_t)n * g->h + i0 + (size_t)s * tt) * g->w + j0) * Ci, (size_t)s * Ci,
+                                    tmp + (size_t)row * lenb * Ci, (size_t)Ci, (size_t)lenb, Ci, 1);
             }
         }
     convrnn_free(t->alloc_ctx, ws);
