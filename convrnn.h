@@ -3463,9 +3463,11 @@ CONVRNN__OMP_FOR_STATIC
    there are KS of them), each summed into its own partial dw and folded into dw in ascending
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
    range of row tiles x a group of panels; pixel chunks (KC pixels, 2 KC when co fits in one
-   vector) are summed in ascending order. When the threads divide KS, each thread pads and reduces
-   its own ranges (its samples stay in its cache; measured: reading a copy another core has just
-   written costs more than the reduction). */
+   vector) are summed in ascending order. When the ranges are whole samples and the threads
+   (one included) divide KS, each thread pads and reduces its own ranges, each range's samples
+   padded just before its tasks (they stay in its cache; measured: reading a copy another core
+   has just written costs more than the reduction, and padding range by range makes conv1's
+   weight gradient 1-3% faster than padding every sample first). */
 typedef struct {
     const convrnn__geom *g;
     const float *pad, *dy;
@@ -3684,7 +3686,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     ptrdiff_t *ro;
     convrnn__bwfp c;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    local = nthr > 1 && KS % nthr == 0 && g->n >= KS;
+    local = KS > 1 && KS % nthr == 0 && g->n >= KS;
     mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -3707,13 +3709,16 @@ CONVRNN__OMP_REGION(nthr > 1)
     const int nteam = convrnn__team(), me = convrnn__tid();
     ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)me);
     int task, q;
-    if (local && nteam > 1) {   /* ranges [ks0, ks1): whole samples, padded here */
+    if (local) {   /* ranges [ks0, ks1): whole samples, each padded just before its tasks */
         const int ks0 = KS / nteam * me, ks1 = ks0 + KS / nteam;
-        const int n0 = convrnn__bwfp_k(&c, ks0) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks1) / (g->oh * g->ow);
+        int ks;
         memset(part + (size_t)ks0 * (R + 1) * Co, 0, (size_t)(ks1 - ks0) * (R + 1) * Co * sizeof(float));
-        for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
-        for (task = ks0 * nrg * ngrp; task < ks1 * nrg * ngrp; task++)
-            convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
+        for (ks = ks0; ks < ks1; ks++) {
+            const int n0 = convrnn__bwfp_k(&c, ks) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks + 1) / (g->oh * g->ow);
+            for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
+            for (task = ks * nrg * ngrp; task < (ks + 1) * nrg * ngrp; task++)
+                convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
+        }
 CONVRNN__OMP_BARRIER
     } else {
         if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
