@@ -4,7 +4,9 @@
      bench_convrnn layers SET REPS_BIG REPS_SMALL
                                              conv layer shapes (SET: basenet | laptop | all):
                                              validate SIMD vs scalar, warm up, median of repetitions
-                                             of forward and of forward+backward
+                                             of forward and of forward+backward; BaseNet layers
+                                             also print the FMA peak of all threads measured
+                                             beside them (peak_near_gflops)
      bench_convrnn train MODEL T REPS        one training step (unroll, decode, softmax
                                              cross-entropy, BPTT, SGD) at batch 64: validate one step
                                              SIMD vs scalar, and the full unroll against the decoded
@@ -18,6 +20,9 @@
 
    Threads: OMP_NUM_THREADS. Every timing line starts with "RESULT" and has the fields
    bench/run.sh parses. Built by bench/run.sh with -O3 -march=native -fopenmp. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 199309L   /* clock_gettime under -std=c99 without OpenMP */
+#endif
 #define CONVRNN_IMPLEMENTATION
 #include "../convrnn.h"
 #include <stdio.h>
@@ -64,14 +69,17 @@ static double err_ratio(const convrnn_real *a, const convrnn_real *b, size_t n, 
 }
 
 /* ----------------------------------------------------------------------------- FMA peak */
-static void cmd_peak(void) {
+/* One thread's FMA rate in GFLOP/s: the best of reps loops of n iterations of 12 independent
+   vector FMAs (0 without SIMD). */
+static double fma_rate(int reps, long n) {
+    double best = 0;
 #ifdef CONVRNN__SIMD
     convrnn__vf a[12], b = convrnn__vset1(0.999f), c = convrnn__vset1(0.001f);
     float out[CONVRNN__VL];
-    double t0, t, best = 0;
-    long it, n = 20000000;
+    double t0, t;
+    long it;
     int i, rep;
-    for (rep = 0; rep < 5; rep++) {
+    for (rep = 0; rep < reps; rep++) {
         for (i = 0; i < 12; i++) a[i] = convrnn__vset1((float)i);
         t0 = now_s();
         for (it = 0; it < n; it++) {
@@ -83,10 +91,23 @@ static void cmd_peak(void) {
         if (out[0] == 12345.0f) printf("#\n");   /* keep the loop */
         if (2.0 * CONVRNN__VL * 12 * n / t / 1e9 > best) best = 2.0 * CONVRNN__VL * 12 * n / t / 1e9;
     }
-    printf("RESULT peak1 path=%s gflops=%.1f\n", convrnn_simd_path(), best);
 #else
-    printf("RESULT peak1 path=scalar gflops=0\n");
+    (void)reps; (void)n;
 #endif
+    return best;
+}
+static void cmd_peak(void) { printf("RESULT peak1 path=%s gflops=%.1f\n", convrnn_simd_path(), fma_rate(5, 20000000)); }
+/* The FMA peak of all the threads at this moment (each runs the loop at once; the rates summed).
+   The machine is shared: for minutes at a time its vCPUs run slower, and a layer timed then is
+   slower against the peak the run measured at its start. Measured beside a layer (before and
+   after its timings, the higher of the two), it tells a slow kernel from a slow machine. */
+static double peak_now(void) {
+    double sum = 0;
+#ifdef _OPENMP
+#pragma omp parallel reduction(+ : sum)
+#endif
+    sum += fma_rate(3, 10000000);
+    return sum;
 }
 
 /* ----------------------------------------------------------------------------- conv layers */
@@ -183,7 +204,7 @@ static void cmd_layers(const char *set, int reps_big, int reps_small) {
         size_t nx, nw;
         convrnn_real *x, *w, *b;
         conv_run s, v, tmp;
-        double *tf, *ta, flops, e = 0;
+        double *tf, *ta, flops, e = 0, pk0, pk1;
         if (strcmp(set, "all") && strncmp(L->name, set, strlen(set))) continue;
         convrnn_conv_out_size(L->h, L->k, L->s, L->valid ? CONVRNN_VALID : CONVRNN_SAME, &oh, &pt);
         convrnn_conv_out_size(L->h, L->k, L->s, L->valid ? CONVRNN_VALID : CONVRNN_SAME, &ow, &pl);
@@ -213,6 +234,7 @@ static void cmd_layers(const char *set, int reps_big, int reps_small) {
         memset(&tmp, 0, sizeof tmp);
         conv_once(L, L->n, CONVRNN_BACKEND_AUTO, 0, x, w, b, &tmp, 0);   /* warm-up */
         conv_once(L, L->n, CONVRNN_BACKEND_AUTO, 1, x, w, b, &tmp, 0);
+        pk0 = big ? peak_now() : 0;
         for (r = 0; r < reps; r++) {
             conv_once(L, L->n, CONVRNN_BACKEND_AUTO, 0, x, w, b, &tmp, 0);
             tf[r] = tmp.t_fwd;
@@ -221,13 +243,16 @@ static void cmd_layers(const char *set, int reps_big, int reps_small) {
             conv_once(L, L->n, CONVRNN_BACKEND_AUTO, 1, x, w, b, &tmp, 0);
             ta[r] = tmp.t_all;
         }
+        pk1 = big ? peak_now() : 0;
         flops = 2.0 * L->n * oh * ow * L->co * L->ci * L->k * L->k;
         {
             const double mf = median(tf, reps), ma = median(ta, reps);
             const double fa = flops * (L->need_dx ? 3 : 2);
             printf("RESULT layer impl=convrnn name=%s threads=%d n=%d h=%d ci=%d co=%d k=%d s=%d fwd_ms=%.3f fwdbwd_ms=%.3f "
-                   "fwd_gflops=%.1f fwdbwd_gflops=%.1f reps=%d err=%.3g\n", L->name, nthreads(), L->n, L->h, L->ci, L->co,
+                   "fwd_gflops=%.1f fwdbwd_gflops=%.1f reps=%d err=%.3g", L->name, nthreads(), L->n, L->h, L->ci, L->co,
                    L->k, L->s, 1e3 * mf, 1e3 * ma, flops / mf / 1e9, fa / ma / 1e9, reps, e);
+            if (big) printf(" peak_near_gflops=%.1f", pk0 > pk1 ? pk0 : pk1);
+            printf("\n");
             fflush(stdout);
         }
         free(tf); free(ta); free(x); free(w); free(b);
