@@ -98,9 +98,10 @@ static double fma_rate(int reps, long n) {
 }
 static void cmd_peak(void) { printf("RESULT peak1 path=%s gflops=%.1f\n", convrnn_simd_path(), fma_rate(5, 20000000)); }
 /* The FMA peak of all the threads at this moment (each runs the loop at once; the rates summed).
-   The machine is shared: for minutes at a time its vCPUs run slower, and a layer timed then is
+   The machine is shared: for minutes at a time the layers run slower, and a layer timed then is
    slower against the peak the run measured at its start. Measured beside a layer (before and
-   after its timings, the higher of the two), it tells a slow kernel from a slow machine. */
+   after its timings, the higher of the two), it tells whether the cores were slower then too
+   (on this project's machine they were not: the slow spells are in the memory system). */
 static double peak_now(void) {
     double sum = 0;
 #ifdef _OPENMP
