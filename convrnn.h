@@ -122,7 +122,8 @@
        feedforward predecessor first and pass the rest, concatenated, as feedback.
      - max_conf's beta is a stored variable (no gradient reaches it); a checkpoint without it is
        refused rather than defaulting to 1, since the library never prints a warning.
-     - w_time_avg (unused by released models) treats its time weights as constants in backward.
+     - w_time_avg (unused by released models): the gradient flows through its time weights too,
+       to both betas; a tie for the max class shares the max's gradient equally (as TF's reduce_max).
      - The minimally unrolled T is derived (7 shallow, 12 intermediate, 15 RGC Median), not the
        paper's appendix table, which is not public.
      - Training recipe (unknown in the paper): momentum SGD (Nesterov optional), the TF weight
@@ -9949,13 +9950,21 @@ CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn
      time_max   out_k = z_{t_k,k}, t_k = argmax_t p_t[k]
      w_avg      out_k = sum_t softmax_t(beta z_{t,k}) z_{t,k}
      w_avg_t    out_k = sum_t w_{t,k} z_{t,k}, w = sig(alpha_{t,k}) / sum_t sig(alpha_{t,k})
-     w_time_avg out = sum_t a_t z_t, a = softmax_t(beta2 max_k softmax(beta1 z_t)[k]); the weights a
-                are treated as constants in the backward pass (gradient flows through z_t only)
+     w_time_avg out = sum_t a_t z_t, a = softmax_t(beta2 m_t), m_t = max_k softmax(beta1 z_t)[k];
+                the gradient flows through a as well (to z_t, beta1 and beta2); a tie for the max
+                shares it equally among the tied classes (as TensorFlow's reduce_max)
      random     training: z_t at a uniformly drawn t in W; evaluation: t = image_off + L - 1 (clipped)
      mlp        [z_s..z_{e-1}] -> dense(hidden) -> ELU -> dense(K)
      conv1d     for w = 2..6: 4 filters of a VALID 1-D conv over time, max over time; 20 -> dense(K) */
-enum { CONVRNN__DSEL = 0, CONVRNN__DSUM, CONVRNN__DWAVG, CONVRNN__DWAVGT, CONVRNN__DTMAX };
-typedef struct convrnn__dec { int mode, nz, K, N; convrnn_tensor **z; int *sel; double *w; double scale; convrnn_tensor *beta, *alpha; } convrnn__dec;
+enum { CONVRNN__DSEL = 0, CONVRNN__DSUM, CONVRNN__DWAVG, CONVRNN__DWAVGT, CONVRNN__DTMAX, CONVRNN__DWTAVG };
+typedef struct convrnn__dec {
+    int mode, nz, K, N;
+    convrnn_tensor **z;
+    int *sel;
+    double *w, *p;   /* p: K doubles of scratch (w_time_avg's backward) */
+    double scale;
+    convrnn_tensor *beta, *alpha;
+} convrnn__dec;
 
 static void convrnn__softmax_row(const convrnn_real *z, int K, double beta, double *p) {
     double mx = -HUGE_VAL, s = 0;
@@ -9965,12 +9974,59 @@ static void convrnn__softmax_row(const convrnn_real *z, int K, double beta, doub
     for (k = 0; k < K; k++) p[k] /= s;
 }
 
+/* w_time_avg backward (d->beta: beta1, d->alpha: beta2; d->w: a [nz][N]; d->p: scratch). Per sample, with g the
+   output gradient, G_i = sum_k g_k z_ik and S_i the classes at the max m_i (|S_i| = c_i):
+     ds_i = a_i (G_i - sum_j a_j G_j)           (s_i = beta2 m_i)
+     dbeta2 += sum_i ds_i m_i,   dm_i = beta2 ds_i
+     dz_ik = a_i g_k + dm_i beta1 m_i ([k in S_i] / c_i - p_ik)
+     dbeta1 += sum_i dm_i m_i (mean of z_ik over S_i - sum_k p_ik z_ik)
+   */
+static void convrnn__dec_wta_bwd(const convrnn__dec *d, const convrnn_real *gy, double *p) {
+    const int N = d->N, K = d->K;
+    const double b1 = d->beta->data[0], b2 = d->alpha->data[0];
+    double db1 = 0, db2 = 0;
+    int n, i, k;
+    for (n = 0; n < N; n++) {
+        const convrnn_real *g = gy + (size_t)n * K;
+        double gbar = 0;
+        for (i = 0; i < d->nz; i++) {   /* sum_j a_j G_j */
+            const convrnn_real *z = d->z[i]->data + (size_t)n * K;
+            double G = 0;
+            for (k = 0; k < K; k++) G += (double)g[k] * z[k];
+            gbar += d->w[(size_t)i * N + n] * G;
+        }
+        for (i = 0; i < d->nz; i++) {
+            const convrnn_real *z = d->z[i]->data + (size_t)n * K;
+            convrnn_real *gz = d->z[i]->grad ? d->z[i]->grad + (size_t)n * K : NULL;
+            const double a = d->w[(size_t)i * N + n];
+            double G = 0, m = 0, pz = 0, zs = 0, ds, dm;
+            int c = 0;
+            for (k = 0; k < K; k++) G += (double)g[k] * z[k];
+            convrnn__softmax_row(z, K, b1, p);   /* as the forward: the same m and ties */
+            for (k = 0; k < K; k++) if (p[k] > m) m = p[k];
+            for (k = 0; k < K; k++) {
+                pz += p[k] * z[k];
+                if (p[k] == m) { zs += z[k]; c++; }
+            }
+            ds = a * (G - gbar);
+            dm = b2 * ds;
+            db2 += ds * m;
+            db1 += dm * m * (zs / c - pz);
+            if (gz)
+                for (k = 0; k < K; k++) gz[k] += (convrnn_real)(a * g[k] + dm * b1 * m * ((p[k] == m ? 1.0 / c : 0.0) - p[k]));
+        }
+    }
+    if (d->beta->grad) d->beta->grad[0] += (convrnn_real)db1;
+    if (d->alpha->grad) d->alpha->grad[0] += (convrnn_real)db2;
+}
+
 static void convrnn__dec_bwd(convrnn_tape *t, convrnn__node *nd) {
     const convrnn__dec *d = (const convrnn__dec *)nd->aux;
     const convrnn_real *gy = nd->out->grad;
     const int N = d->N, K = d->K;
     int n, k, i;
     (void)t;
+    if (d->mode == CONVRNN__DWTAVG) { convrnn__dec_wta_bwd(d, gy, d->p); return; }
     for (n = 0; n < N; n++)
         for (k = 0; k < K; k++) {
             const double g = gy[(size_t)n * K + k];
@@ -10025,7 +10081,9 @@ static convrnn_tensor *convrnn__dec_op(convrnn_tape *t, convrnn__dec *d) {
             switch (d->mode) {
             case CONVRNN__DSEL: acc = d->z[d->sel[n]]->data[o]; break;
             case CONVRNN__DTMAX: acc = d->z[d->sel[o]]->data[o]; break;
-            case CONVRNN__DSUM: for (i = 0; i < d->nz; i++) acc += (d->w ? d->w[(size_t)i * N + n] : d->scale) * d->z[i]->data[o]; break;
+            case CONVRNN__DSUM: case CONVRNN__DWTAVG:
+                for (i = 0; i < d->nz; i++) acc += (d->w ? d->w[(size_t)i * N + n] : d->scale) * d->z[i]->data[o];
+                break;
             case CONVRNN__DWAVG: for (i = 0; i < d->nz; i++) acc += d->w[((size_t)i * N + n) * K + k] * d->z[i]->data[o]; break;
             case CONVRNN__DWAVGT: for (i = 0; i < d->nz; i++) acc += d->w[(size_t)i * K + k] * d->z[i]->data[o]; break;
             }
@@ -10096,7 +10154,7 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
         if (!d->z[i]) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "decode: missing output at step %d", s + i);
     }
     N = d->N = d->z[0]->d[0];
-    p = (double *)convrnn__talloc(t, (size_t)K * sizeof(double));
+    p = d->p = (double *)convrnn__talloc(t, (size_t)K * sizeof(double));
     if (!p) return NULL;
     switch (ds->type) {
     case CONVRNN_DEC_SUM: case CONVRNN_DEC_AVG:
@@ -10174,7 +10232,9 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
     }
     case CONVRNN_DEC_W_TIME_AVG: {
         const double b1 = CONVRNN__MP(m->dec_p[0])->data[0], b2 = CONVRNN__MP(m->dec_p[1])->data[0];
-        d->mode = CONVRNN__DSUM;
+        d->mode = CONVRNN__DWTAVG;
+        d->beta = CONVRNN__MP(m->dec_p[0]);
+        d->alpha = CONVRNN__MP(m->dec_p[1]);
         d->w = (double *)convrnn__talloc(t, (size_t)d->nz * N * sizeof(double));
         if (!d->w) return NULL;
         for (n = 0; n < N; n++) {
