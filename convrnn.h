@@ -124,6 +124,8 @@
        refused rather than defaulting to 1, since the library never prints a warning.
      - w_time_avg (unused by released models): the gradient flows through its time weights too,
        to both betas; a tie for the max class shares the max's gradient equally (as TF's reduce_max).
+       The softmax betas of every decoder are trainable (initialised U[0,1)) only with the
+       decoder's trainable flag, else constants 1, as the released code.
      - The minimally unrolled T is derived (7 shallow, 12 intermediate, 15 RGC Median), not the
        paper's appendix table, which is not public.
      - Training recipe (unknown in the paper): momentum SGD (Nesterov optional), the TF weight
@@ -803,7 +805,9 @@ typedef struct convrnn_decoder_spec {
     convrnn_decoder_type type;
     int start, end;        /* window [start, end) over steps; start < 0: number of layers; end <= 0: T */
     double threshold;      /* thresh: 0.9 */
-    int trainable;         /* max_conf/thresh: beta (and theta) are variables */
+    int trainable;         /* the softmax betas of max_conf, time_max, w_avg and w_time_avg (and thresh's
+                              beta and threshold) are trainable variables initialised U[0, 1), as the
+                              released code; 0: constants 1 (thresh: beta 1, theta = threshold) */
     int mlp_hidden;        /* mlp: 250 */
 } convrnn_decoder_spec;
 
@@ -9667,6 +9671,7 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
         switch (d->type) {
         case CONVRNN_DEC_MAX_CONF: case CONVRNN_DEC_TIME_MAX: case CONVRNN_DEC_W_AVG:
             m->dec_p[0] = convrnn__decl_param(m, "", "", "normalize/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
+            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = d->trainable;   /* else the constant 1 */
             break;
         case CONVRNN_DEC_THRESH:
             if (d->trainable) {
@@ -9678,8 +9683,9 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             m->dec_p[0] = convrnn__decl_param(m, "", "", "alpha/weights", 2, e - s, K, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), 0, 1);
             break;
         case CONVRNN_DEC_W_TIME_AVG:
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "probs/softmax_beta", 1, 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), 0, 1);
-            m->dec_p[1] = convrnn__decl_param(m, "", "", "alpha/softmax_beta", 1, 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), 0, 1);
+            m->dec_p[0] = convrnn__decl_param(m, "", "", "probs/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
+            m->dec_p[1] = convrnn__decl_param(m, "", "", "alpha/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
+            for (i = 0; i < 2; i++) if (m->dec_p[i] >= 0) m->params.info[m->dec_p[i]].trainable = d->trainable;
             break;
         case CONVRNN_DEC_MLP: {
             convrnn_init gl = convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), z = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0);

@@ -265,7 +265,8 @@ static void test_small_feedback(void) {
     gg_close(&c);
 }
 
-/* the tiny graph with a given decoder */
+/* the tiny graph with a given decoder (trainable decoder scalars unless tiny_frozen) */
+static int tiny_frozen;
 static int tiny_spec(convrnn_graph_spec *g, const char *decoder) {
     char text[2048];
     convrnn_error e;
@@ -275,7 +276,7 @@ static int tiny_spec(convrnn_graph_spec *g, const char *decoder) {
              "node c2 ff=c1\n  pre conv k=2 s=1 out=2 act=elu scope=pre_0 w=weights_basenet\n  cell ugrnn out=2 k=2\n"
              "node readout ff=c2\n  pre gap\n  pre fc out=3 scope=pre_1 w=weights\n"
              "edge c2 c1\n"
-             "decoder %s start=2 end=0 hidden=4 trainable=1 threshold=0.9\n", decoder);
+             "decoder %s start=2 end=0 hidden=4 trainable=%d threshold=0.9\n", decoder, !tiny_frozen);
     convrnn_error_clear(&e);
     if (convrnn_graph_parse(text, strlen(text), g, &e) != CONVRNN_OK) {
         CHECKF(0, "tiny graph with decoder %s: %s", decoder, e.msg);
@@ -492,10 +493,46 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
     gg_close(&c);
 }
 
+/* Decoder softmax betas follow the decoder's trainable flag, as the released code: trainable
+   variables initialised U[0, 1), or constants 1 that get no gradient buffer (so training never
+   moves them), the decoded output still depending on them. */
+static void test_decoder_trainable(void) {
+    static const char *const names[] = { "w_avg", "w_time_avg", "time_max", "max_conf" };
+    int di, fr;
+    for (di = 0; di < 4; di++)
+        for (fr = 0; fr < 2; fr++) {
+            convrnn_graph_spec g;
+            convrnn_model m;
+            int i, nb = 0;
+            tiny_frozen = fr;
+            if (!tiny_spec(&g, names[di])) continue;
+            CHECK(g.decoder.trainable == !fr);
+            if (convrnn_model_create(&m, &g) != CONVRNN_OK || convrnn_model_init(&m, 3) != CONVRNN_OK) {
+                CHECKF(0, "%s: %s", names[di], m.err.msg);
+                convrnn_model_free(&m);
+                continue;
+            }
+            for (i = 0; i < m.params.count; i++) {
+                const convrnn_param_info *pi = &m.params.info[i];
+                const double v = (double)m.params.values[pi->offset];
+                if (!strstr(pi->name, "softmax_beta")) continue;
+                nb++;
+                CHECKF(pi->trainable == !fr, "%s (trainable=%d): %s trainable %d", names[di], !fr, pi->name, pi->trainable);
+                CHECKF(fr ? m.params.views[i].grad == NULL : m.params.views[i].grad != NULL, "%s: %s gradient buffer", names[di], pi->name);
+                if (fr) CHECKF(v == 1.0, "%s: frozen %s = %g, expected 1", names[di], pi->name, v);
+                else CHECKF(v >= 0.0 && v < 1.0, "%s: trainable %s = %g, expected in [0, 1)", names[di], pi->name, v);
+            }
+            CHECKF(nb == (di == 1 ? 2 : 1), "%s: %d softmax betas", names[di], nb);
+            convrnn_model_free(&m);
+        }
+    tiny_frozen = 0;
+}
+
 int main(void) {
     int d;
     setvbuf(stdout, NULL, _IOLBF, 0);   /* keep the report and failures (stderr) in order */
     test_small_feedback();
+    test_decoder_trainable();
     for (d = 0; d < CONVRNN_DEC_TYPE_COUNT; d++) {
         test_decoder((convrnn_decoder_type)d, 0, 0);
         if (d == CONVRNN_DEC_RANDOM) test_decoder((convrnn_decoder_type)d, 1, 0);
