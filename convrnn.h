@@ -125,7 +125,8 @@
      - w_time_avg (unused by released models): the gradient flows through its time weights too,
        to both betas; a tie for the max class shares the max's gradient equally (as TF's reduce_max).
        The softmax betas of every decoder are trainable (initialised U[0,1)) only with the
-       decoder's trainable flag, else constants 1, as the released code.
+       decoder's trainable flag, else constants 1; w_avg_t's alpha starts U[0,1) either way and
+       trains only with the flag: as the released code. Its name (alpha/weights) is ours.
      - The minimally unrolled T is derived (7 shallow, 12 intermediate, 15 RGC Median), not the
        paper's appendix table, which is not public.
      - Training recipe (unknown in the paper): momentum SGD (Nesterov optional), the TF weight
@@ -807,7 +808,8 @@ typedef struct convrnn_decoder_spec {
     double threshold;      /* thresh: 0.9 */
     int trainable;         /* the softmax betas of max_conf, time_max, w_avg and w_time_avg (and thresh's
                               beta and threshold) are trainable variables initialised U[0, 1), as the
-                              released code; 0: constants 1 (thresh: beta 1, theta = threshold) */
+                              released code; 0: constants 1 (thresh: beta 1, theta = threshold).
+                              w_avg_t's alpha starts U[0, 1) either way and trains only with it */
     int mlp_hidden;        /* mlp: 250 */
 } convrnn_decoder_spec;
 
@@ -9680,7 +9682,9 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             }
             break;
         case CONVRNN_DEC_W_AVG_T:
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "alpha/weights", 2, e - s, K, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), 0, 1);
+            /* U[0, 1) whether trainable or not, as the released code */
+            m->dec_p[0] = convrnn__decl_param(m, "", "", "alpha/weights", 2, e - s, K, 1, 1, convrnn_init_make(CONVRNN_INIT_UNIFORM, 0, 1), 0, 1);
+            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = d->trainable;
             break;
         case CONVRNN_DEC_W_TIME_AVG:
             m->dec_p[0] = convrnn__decl_param(m, "", "", "probs/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);

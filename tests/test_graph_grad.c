@@ -470,7 +470,7 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
             if (!wta_case) for (i = 0; i < nz; i++) CHECK_CLOSE(a[i], 1.0 / nz, 1e-15, 0);
         }
     }
-    if (type == CONVRNN_DEC_W_AVG_T) {   /* alpha starts at zero: give it values */
+    if (type == CONVRNN_DEC_W_AVG_T) {   /* alpha: values of both signs */
         int pi = convrnn_params_find(&c.m.params, "tnn_model/alpha/weights");
         convrnn_rng r;
         size_t j;
@@ -495,11 +495,11 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
 
 /* Decoder softmax betas follow the decoder's trainable flag, as the released code: trainable
    variables initialised U[0, 1), or constants 1 that get no gradient buffer (so training never
-   moves them), the decoded output still depending on them. */
+   moves them). w_avg_t's alpha starts U[0, 1) either way and is trainable only with the flag. */
 static void test_decoder_trainable(void) {
-    static const char *const names[] = { "w_avg", "w_time_avg", "time_max", "max_conf" };
+    static const char *const names[] = { "w_avg", "w_time_avg", "time_max", "max_conf", "w_avg_t" };
     int di, fr;
-    for (di = 0; di < 4; di++)
+    for (di = 0; di < 5; di++)
         for (fr = 0; fr < 2; fr++) {
             convrnn_graph_spec g;
             convrnn_model m;
@@ -515,6 +515,16 @@ static void test_decoder_trainable(void) {
             for (i = 0; i < m.params.count; i++) {
                 const convrnn_param_info *pi = &m.params.info[i];
                 const double v = (double)m.params.values[pi->offset];
+                if (strstr(pi->name, "alpha/weights")) {   /* w_avg_t: U[0, 1) either way */
+                    size_t j;
+                    nb++;
+                    CHECKF(pi->trainable == !fr && (m.params.views[i].grad != NULL) == !fr, "w_avg_t: alpha trainable %d", pi->trainable);
+                    for (j = 0; j < pi->size; j++) {
+                        const double a = (double)m.params.values[pi->offset + j];
+                        CHECKF(a >= 0.0 && a < 1.0, "w_avg_t: alpha[%zu] = %g, expected in [0, 1)", j, a);
+                    }
+                    continue;
+                }
                 if (!strstr(pi->name, "softmax_beta")) continue;
                 nb++;
                 CHECKF(pi->trainable == !fr, "%s (trainable=%d): %s trainable %d", names[di], !fr, pi->name, pi->trainable);
