@@ -799,7 +799,7 @@ typedef struct convrnn_node_spec {
 typedef enum convrnn_decoder_type {
     CONVRNN_DEC_LAST = 0, CONVRNN_DEC_MAX_CONF, CONVRNN_DEC_THRESH, CONVRNN_DEC_TIME_MAX, CONVRNN_DEC_W_AVG,
     CONVRNN_DEC_W_AVG_T, CONVRNN_DEC_W_TIME_AVG, CONVRNN_DEC_SUM, CONVRNN_DEC_AVG, CONVRNN_DEC_RANDOM,
-    CONVRNN_DEC_MLP, CONVRNN_DEC_CONV1D, CONVRNN_DEC_TYPE_COUNT
+    CONVRNN_DEC_MLP, CONVRNN_DEC_CONV1D, CONVRNN_DEC_SIMPLE_LINEAR, CONVRNN_DEC_SIMPLE_SOFT, CONVRNN_DEC_TYPE_COUNT
 } convrnn_decoder_type;
 
 typedef struct convrnn_decoder_spec {
@@ -8994,7 +8994,8 @@ static const char *convrnn__init_str(convrnn_init i, char *buf, size_t n) {
 static const char *convrnn__op_names[] = { "conv", "fc", "maxpool", "act", "gap", "resadd" };
 static const char *convrnn__fb_names[] = { "input", "cell", "out" };
 static const char *convrnn__dec_names[] = { "last", "max_conf", "thresh", "time_max", "w_avg", "w_avg_t",
-                                            "w_time_avg", "sum", "avg", "random", "mlp", "conv1d" };
+                                            "w_time_avg", "sum", "avg", "random", "mlp", "conv1d",
+                                            "simple_linear", "simple_soft" };
 
 CONVRNNDEF const char *convrnn_decoder_name(convrnn_decoder_type d) {
     return (unsigned)d < CONVRNN_DEC_TYPE_COUNT ? convrnn__dec_names[d] : "?";
@@ -9003,6 +9004,7 @@ CONVRNNDEF int convrnn_decoder_parse(const char *name, convrnn_decoder_type *out
     int i;
     for (i = 0; name && i < CONVRNN_DEC_TYPE_COUNT; i++)
         if (!strcmp(name, convrnn__dec_names[i])) { *out = (convrnn_decoder_type)i; return 1; }
+    if (name && !strcmp(name, "simple")) { *out = CONVRNN_DEC_LAST; return 1; }   /* the released code's name */
     return 0;
 }
 
@@ -9686,6 +9688,10 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             m->dec_p[0] = convrnn__decl_param(m, "", "", "alpha/weights", 2, e - s, K, 1, 1, convrnn_init_make(CONVRNN_INIT_UNIFORM, 0, 1), 0, 1);
             if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = d->trainable;
             break;
+        case CONVRNN_DEC_SIMPLE_SOFT:   /* the released code's normalize(): a constant 1, never trainable */
+            m->dec_p[0] = convrnn__decl_param(m, "", "", "normalize/softmax_beta", 1, 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), 0, 1);
+            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = 0;
+            break;
         case CONVRNN_DEC_W_TIME_AVG:
             m->dec_p[0] = convrnn__decl_param(m, "", "", "probs/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
             m->dec_p[1] = convrnn__decl_param(m, "", "", "alpha/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
@@ -9954,7 +9960,7 @@ CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn
 
 /* ---- decoders (spec 6). A decoder maps the readout logits of the window W = [s, e) to one logit
    vector. z_t: logits at step t; p_t = softmax(beta z_t).
-     last       z_{T-1}                   sum / avg   sum_t z_t / mean_t z_t
+     last       z_{T-1} (also "simple")   sum / avg   sum_t z_t / mean_t z_t
      max_conf   z_{t*}, t* = argmax_t max_k p_t[k] (per sample, first on ties; beta gets no gradient)
      thresh     z_{t*}, t* = first t with max_k p_t[k] >= theta, else the argmax
      time_max   out_k = z_{t_k,k}, t_k = argmax_t p_t[k]
@@ -9964,9 +9970,12 @@ CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn
                 the gradient flows through a as well (to z_t, beta1 and beta2); a tie for the max
                 shares it equally among the tied classes (as TensorFlow's reduce_max)
      random     training: z_t at a uniformly drawn t in W; evaluation: t = image_off + L - 1 (clipped)
+     simple_linear  z_{e-1} / sum_k z_{e-1,k}       simple_soft  softmax(beta z_{e-1}), beta a stored
+                constant (1): the window's last step, normalised over the classes
      mlp        [z_s..z_{e-1}] -> dense(hidden) -> ELU -> dense(K)
      conv1d     for w = 2..6: 4 filters of a VALID 1-D conv over time, max over time; 20 -> dense(K) */
-enum { CONVRNN__DSEL = 0, CONVRNN__DSUM, CONVRNN__DWAVG, CONVRNN__DWAVGT, CONVRNN__DTMAX, CONVRNN__DWTAVG };
+enum { CONVRNN__DSEL = 0, CONVRNN__DSUM, CONVRNN__DWAVG, CONVRNN__DWAVGT, CONVRNN__DTMAX, CONVRNN__DWTAVG, CONVRNN__DLIN,
+       CONVRNN__DSOFT };
 typedef struct convrnn__dec {
     int mode, nz, K, N;
     convrnn_tensor **z;
@@ -10037,6 +10046,21 @@ static void convrnn__dec_bwd(convrnn_tape *t, convrnn__node *nd) {
     int n, k, i;
     (void)t;
     if (d->mode == CONVRNN__DWTAVG) { convrnn__dec_wta_bwd(d, gy, d->p); return; }
+    if (d->mode == CONVRNN__DLIN || d->mode == CONVRNN__DSOFT) {
+        /* y = z / S (S = sum_k z_k): dz_j = (g_j - sum_k g_k y_k) / S;
+           y = softmax(beta z): dz_j = beta y_j (g_j - sum_k g_k y_k) (beta is a constant) */
+        convrnn_tensor *z = d->z[d->nz - 1];
+        if (!z->grad) return;
+        for (n = 0; n < N; n++) {
+            const convrnn_real *g = gy + (size_t)n * K, *y = nd->out->data + (size_t)n * K, *zr = z->data + (size_t)n * K;
+            double gy_dot = 0, S = 0;
+            for (k = 0; k < K; k++) { gy_dot += (double)g[k] * y[k]; S += zr[k]; }
+            for (k = 0; k < K; k++)
+                z->grad[(size_t)n * K + k] += (convrnn_real)(d->mode == CONVRNN__DLIN ? (g[k] - gy_dot) / S
+                                                                                     : d->scale * y[k] * (g[k] - gy_dot));
+        }
+        return;
+    }
     for (n = 0; n < N; n++)
         for (k = 0; k < K; k++) {
             const double g = gy[(size_t)n * K + k];
@@ -10084,21 +10108,32 @@ static convrnn_tensor *convrnn__dec_op(convrnn_tape *t, convrnn__dec *d) {
     if (d->alpha && d->alpha->grad) g = 1;
     y = CONVRNN__NEW4(t, N, 1, 1, K, g);
     if (!y) return NULL;
-    for (n = 0; n < N; n++)
-        for (k = 0; k < K; k++) {
-            const size_t o = (size_t)n * K + k;
-            double acc = 0;
-            switch (d->mode) {
-            case CONVRNN__DSEL: acc = d->z[d->sel[n]]->data[o]; break;
-            case CONVRNN__DTMAX: acc = d->z[d->sel[o]]->data[o]; break;
-            case CONVRNN__DSUM: case CONVRNN__DWTAVG:
-                for (i = 0; i < d->nz; i++) acc += (d->w ? d->w[(size_t)i * N + n] : d->scale) * d->z[i]->data[o];
-                break;
-            case CONVRNN__DWAVG: for (i = 0; i < d->nz; i++) acc += d->w[((size_t)i * N + n) * K + k] * d->z[i]->data[o]; break;
-            case CONVRNN__DWAVGT: for (i = 0; i < d->nz; i++) acc += d->w[(size_t)i * K + k] * d->z[i]->data[o]; break;
-            }
-            y->data[o] = (convrnn_real)acc;
+    if (d->mode == CONVRNN__DLIN || d->mode == CONVRNN__DSOFT) {
+        const convrnn_tensor *z = d->z[d->nz - 1];
+        for (n = 0; n < N; n++) {
+            const convrnn_real *zr = z->data + (size_t)n * K;
+            double S = 0;
+            if (d->mode == CONVRNN__DSOFT) convrnn__softmax_row(zr, K, d->scale, d->p);
+            else for (k = 0; k < K; k++) S += zr[k];
+            for (k = 0; k < K; k++) y->data[(size_t)n * K + k] = (convrnn_real)(d->mode == CONVRNN__DSOFT ? d->p[k] : zr[k] / S);
         }
+    } else {
+        for (n = 0; n < N; n++)
+            for (k = 0; k < K; k++) {
+                const size_t o = (size_t)n * K + k;
+                double acc = 0;
+                switch (d->mode) {
+                case CONVRNN__DSEL: acc = d->z[d->sel[n]]->data[o]; break;
+                case CONVRNN__DTMAX: acc = d->z[d->sel[o]]->data[o]; break;
+                case CONVRNN__DSUM: case CONVRNN__DWTAVG:
+                    for (i = 0; i < d->nz; i++) acc += (d->w ? d->w[(size_t)i * N + n] : d->scale) * d->z[i]->data[o];
+                    break;
+                case CONVRNN__DWAVG: for (i = 0; i < d->nz; i++) acc += d->w[((size_t)i * N + n) * K + k] * d->z[i]->data[o]; break;
+                case CONVRNN__DWAVGT: for (i = 0; i < d->nz; i++) acc += d->w[(size_t)i * K + k] * d->z[i]->data[o]; break;
+                }
+                y->data[o] = (convrnn_real)acc;
+            }
+    }
     if ((nd = convrnn__record(t, convrnn__dec_bwd, y)) != NULL) {
         nd->aux = d;
         nd->xs = d->z;       /* the backward pass gives these gradient memory before dec_bwd runs */
@@ -10169,6 +10204,10 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
     switch (ds->type) {
     case CONVRNN_DEC_SUM: case CONVRNN_DEC_AVG:
         d->mode = CONVRNN__DSUM; d->scale = ds->type == CONVRNN_DEC_AVG ? 1.0 / d->nz : 1.0;
+        return convrnn__dec_op(t, d);
+    case CONVRNN_DEC_SIMPLE_LINEAR: case CONVRNN_DEC_SIMPLE_SOFT:
+        d->mode = ds->type == CONVRNN_DEC_SIMPLE_LINEAR ? CONVRNN__DLIN : CONVRNN__DSOFT;
+        d->scale = ds->type == CONVRNN_DEC_SIMPLE_SOFT ? CONVRNN__MP(m->dec_p[0])->data[0] : 1.0;   /* beta */
         return convrnn__dec_op(t, d);
     case CONVRNN_DEC_RANDOM:
         i = rng ? (int)convrnn_rng_below(rng, (uint32_t)d->nz) : image_off + L - 1 - s;

@@ -160,6 +160,11 @@ static void gg_check(gg *c, int (*zero_grad_param)(const char *), int (*skip_fd)
         double tmax_an = 0, tmax_abs = 0, tmax_rel = 0;
         int nbad = 0;
         const int zero = zero_grad_param && zero_grad_param(pi->name), skip = skip_fd && skip_fd(pi->name);
+        if (!pi->trainable) {   /* a constant (simple_soft's beta): no gradient buffer at all */
+            CHECKF(m->params.views[i].grad == NULL, "%s: constant %s has a gradient buffer", c->name, pi->name);
+            printf("  %-66s constant, not differentiated\n", pi->name);
+            continue;
+        }
         for (q = 0; q < ns; q++) {
             const size_t j = (q * n / ns + phase) % n, o = pi->offset + j;
             const double a = (double)an[o], v0 = (double)m->params.values[o];
@@ -354,6 +359,9 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
     case CONVRNN_DEC_THRESH:
         gg_set(&c.m, "tnn_model/normalize/softmax_beta", 1.3);
         break;
+    case CONVRNN_DEC_SIMPLE_SOFT:   /* a stored constant (1 when made); any value is used as stored */
+        gg_set(&c.m, "tnn_model/normalize/softmax_beta", 1.3);
+        break;
     case CONVRNN_DEC_W_TIME_AVG:
         gg_set(&c.m, "tnn_model/probs/softmax_beta", 1.3);
         gg_set(&c.m, "tnn_model/alpha/softmax_beta", wta_case ? 1.7 : 0.0);
@@ -446,6 +454,16 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
         }
     if (type == CONVRNN_DEC_LAST)
         for (n = 0; n < c.N * c.K; n++) CHECK(y[n] == z[(size_t)(c.T - 1) * c.N * c.K + n]);
+    if (type == CONVRNN_DEC_SIMPLE_LINEAR || type == CONVRNN_DEC_SIMPLE_SOFT)   /* the window's last step, normalised */
+        for (n = 0; n < c.N; n++) {
+            const double *zl = z + ((size_t)(c.T - 1) * c.N + n) * c.K;
+            double p[3], S = 0;
+            softmax(zl, c.K, 1.3, p);
+            for (k = 0; k < c.K; k++) S += zl[k];
+            if (type == CONVRNN_DEC_SIMPLE_LINEAR) CHECKF(fabs(S) > 0.05, "simple_linear: sample %d: the logits sum to %.3g", n, S);
+            for (k = 0; k < c.K; k++)
+                CHECK_CLOSE(y[n * c.K + k], type == CONVRNN_DEC_SIMPLE_LINEAR ? zl[k] / S : p[k], 1e-12, 1e-12);
+        }
     if (type == CONVRNN_DEC_W_TIME_AVG) {   /* a_t from the definition; output = sum_t a_t z_t */
         const double b1 = 1.3, b2 = wta_case ? 1.7 : 0.0;
         for (n = 0; n < c.N; n++) {
@@ -540,7 +558,13 @@ static void test_decoder_trainable(void) {
 
 int main(void) {
     int d;
+    convrnn_decoder_type dt;
     setvbuf(stdout, NULL, _IOLBF, 0);   /* keep the report and failures (stderr) in order */
+    for (d = 0; d < CONVRNN_DEC_TYPE_COUNT; d++)   /* names round-trip; "simple" is the released code's "last" */
+        CHECKF(convrnn_decoder_parse(convrnn_decoder_name((convrnn_decoder_type)d), &dt) && dt == (convrnn_decoder_type)d,
+               "decoder %d (%s) does not parse back", d, convrnn_decoder_name((convrnn_decoder_type)d));
+    CHECK(convrnn_decoder_parse("simple", &dt) && dt == CONVRNN_DEC_LAST);
+    CHECK(!convrnn_decoder_parse("simple_", &dt) && !convrnn_decoder_parse(NULL, &dt));
     test_small_feedback();
     test_decoder_trainable();
     for (d = 0; d < CONVRNN_DEC_TYPE_COUNT; d++) {
