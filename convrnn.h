@@ -126,7 +126,8 @@
        to both betas; a tie for the max class shares the max's gradient equally (as TF's reduce_max).
        The softmax betas of every decoder are trainable (initialised U[0,1)) only with the
        decoder's trainable flag, else constants 1; w_avg_t's alpha starts U[0,1) either way and
-       trains only with the flag: as the released code. Its name (alpha/weights) is ours.
+       trains only with the flag: as the released code. Its name (alpha/weights) is ours; the mlp
+       and conv1d decoders' names and weight decays (1e-4) are the released code's.
      - The minimally unrolled T is derived (7 shallow, 12 intermediate, 15 RGC Median), not the
        paper's appendix table, which is not public.
      - Training recipe (unknown in the paper): momentum SGD (Nesterov optional), the TF weight
@@ -799,7 +800,8 @@ typedef struct convrnn_node_spec {
 typedef enum convrnn_decoder_type {
     CONVRNN_DEC_LAST = 0, CONVRNN_DEC_MAX_CONF, CONVRNN_DEC_THRESH, CONVRNN_DEC_TIME_MAX, CONVRNN_DEC_W_AVG,
     CONVRNN_DEC_W_AVG_T, CONVRNN_DEC_W_TIME_AVG, CONVRNN_DEC_SUM, CONVRNN_DEC_AVG, CONVRNN_DEC_RANDOM,
-    CONVRNN_DEC_MLP, CONVRNN_DEC_CONV1D, CONVRNN_DEC_SIMPLE_LINEAR, CONVRNN_DEC_SIMPLE_SOFT, CONVRNN_DEC_TYPE_COUNT
+    CONVRNN_DEC_MLP, CONVRNN_DEC_CONV1D, CONVRNN_DEC_SIMPLE_LINEAR, CONVRNN_DEC_SIMPLE_SOFT, CONVRNN_DEC_SIMPLE,
+    CONVRNN_DEC_TYPE_COUNT
 } convrnn_decoder_type;
 
 typedef struct convrnn_decoder_spec {
@@ -8995,7 +8997,7 @@ static const char *convrnn__op_names[] = { "conv", "fc", "maxpool", "act", "gap"
 static const char *convrnn__fb_names[] = { "input", "cell", "out" };
 static const char *convrnn__dec_names[] = { "last", "max_conf", "thresh", "time_max", "w_avg", "w_avg_t",
                                             "w_time_avg", "sum", "avg", "random", "mlp", "conv1d",
-                                            "simple_linear", "simple_soft" };
+                                            "simple_linear", "simple_soft", "simple" };
 
 CONVRNNDEF const char *convrnn_decoder_name(convrnn_decoder_type d) {
     return (unsigned)d < CONVRNN_DEC_TYPE_COUNT ? convrnn__dec_names[d] : "?";
@@ -9004,7 +9006,6 @@ CONVRNNDEF int convrnn_decoder_parse(const char *name, convrnn_decoder_type *out
     int i;
     for (i = 0; name && i < CONVRNN_DEC_TYPE_COUNT; i++)
         if (!strcmp(name, convrnn__dec_names[i])) { *out = (convrnn_decoder_type)i; return 1; }
-    if (name && !strcmp(name, "simple")) { *out = CONVRNN_DEC_LAST; return 1; }   /* the released code's name */
     return 0;
 }
 
@@ -9500,6 +9501,7 @@ static int convrnn__node_out_c(const convrnn_node_spec *n, int in_c) {
     return c;
 }
 
+#define CONVRNN__DEC_WD 1e-4   /* weight decay of the mlp and conv1d decoders' regularised layers (released code) */
 static int convrnn__decl_param(convrnn_model *m, const char *node, const char *scope, const char *name, int rank,
                                int d0, int d1, int d2, int d3, convrnn_init init, double wd, int group) {
     char full[CONVRNN_NAME_MAX + 64];
@@ -9699,10 +9701,11 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             break;
         case CONVRNN_DEC_MLP: {
             convrnn_init gl = convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), z = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0);
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "decoder/fc1/weights", 2, (e - s) * K, d->mlp_hidden, 1, 1, gl, 0, 1);
-            m->dec_p[1] = convrnn__decl_param(m, "", "", "decoder/fc1/bias", 1, d->mlp_hidden, 1, 1, 1, z, 0, 1);
-            m->dec_p[2] = convrnn__decl_param(m, "", "", "decoder/fc2/weights", 2, d->mlp_hidden, K, 1, 1, gl, 0, 1);
-            m->dec_p[3] = convrnn__decl_param(m, "", "", "decoder/fc2/bias", 1, K, 1, 1, 1, z, 0, 1);
+            /* the released code's names; its weight decay (1e-4) on the last layer only */
+            m->dec_p[0] = convrnn__decl_param(m, "", "", "mlp_decoder/fc1/weights", 2, (e - s) * K, d->mlp_hidden, 1, 1, gl, 0, 1);
+            m->dec_p[1] = convrnn__decl_param(m, "", "", "mlp_decoder/fc1/biases", 1, d->mlp_hidden, 1, 1, 1, z, 0, 1);
+            m->dec_p[2] = convrnn__decl_param(m, "", "", "mlp_decoder/fc_final/weights", 2, d->mlp_hidden, K, 1, 1, gl, CONVRNN__DEC_WD, 1);
+            m->dec_p[3] = convrnn__decl_param(m, "", "", "mlp_decoder/fc_final/biases", 1, K, 1, 1, 1, z, CONVRNN__DEC_WD, 1);
             break;
         }
         case CONVRNN_DEC_CONV1D: {
@@ -9710,19 +9713,19 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             char nm[64];
             int wl;
             if (e - s < 6) return convrnn_error_set(&m->err, CONVRNN_ERR_ARG, "conv1d decoder needs a window of at least 6 steps (have %d)", e - s);
-            for (wl = 2; wl <= 6; wl++) {
-                snprintf(nm, sizeof nm, "decoder/conv1d_%d/weights", wl);
-                m->dec_p[2 * (wl - 2)] = convrnn__decl_param(m, "", "", nm, 3, wl, K, 4, 1, gl, 0, 1);
-                snprintf(nm, sizeof nm, "decoder/conv1d_%d/bias", wl);
-                m->dec_p[2 * (wl - 2) + 1] = convrnn__decl_param(m, "", "", nm, 1, 4, 1, 1, 1, z, 0, 1);
+            for (wl = 2; wl <= 6; wl++) {   /* the released code's names and weight decay */
+                snprintf(nm, sizeof nm, "conv1_decoder/c_%d/kernel", wl);
+                m->dec_p[2 * (wl - 2)] = convrnn__decl_param(m, "", "", nm, 3, wl, K, 4, 1, gl, CONVRNN__DEC_WD, 1);
+                snprintf(nm, sizeof nm, "conv1_decoder/c_%d/bias", wl);
+                m->dec_p[2 * (wl - 2) + 1] = convrnn__decl_param(m, "", "", nm, 1, 4, 1, 1, 1, z, CONVRNN__DEC_WD, 1);
             }
             break;
         }
         default: break;
         }
         if (d->type == CONVRNN_DEC_CONV1D) {
-            m->dec_p[10] = convrnn__decl_param(m, "", "", "decoder/fc/weights", 2, 20, K, 1, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), 0, 1);
-            m->dec_p[11] = convrnn__decl_param(m, "", "", "decoder/fc/bias", 1, K, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), 0, 1);
+            m->dec_p[10] = convrnn__decl_param(m, "", "", "conv1_decoder/fc_final/weights", 2, 20, K, 1, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), CONVRNN__DEC_WD, 1);
+            m->dec_p[11] = convrnn__decl_param(m, "", "", "conv1_decoder/fc_final/biases", 1, K, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), CONVRNN__DEC_WD, 1);
         }
     }
     if (m->params.err.status || convrnn_params_finalize(&m->params)) { m->err = m->params.err; return m->err.status; }
@@ -9960,7 +9963,7 @@ CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn
 
 /* ---- decoders (spec 6). A decoder maps the readout logits of the window W = [s, e) to one logit
    vector. z_t: logits at step t; p_t = softmax(beta z_t).
-     last       z_{T-1} (also "simple")   sum / avg   sum_t z_t / mean_t z_t
+     last       z_{T-1}                   sum / avg   sum_t z_t / mean_t z_t
      max_conf   z_{t*}, t* = argmax_t max_k p_t[k] (per sample, first on ties; beta gets no gradient)
      thresh     z_{t*}, t* = first t with max_k p_t[k] >= theta, else the argmax
      time_max   out_k = z_{t_k,k}, t_k = argmax_t p_t[k]
@@ -9970,10 +9973,14 @@ CONVRNNDEF convrnn_status convrnn_model_unroll_decoded(convrnn_model *m, convrnn
                 the gradient flows through a as well (to z_t, beta1 and beta2); a tie for the max
                 shares it equally among the tied classes (as TensorFlow's reduce_max)
      random     training: z_t at a uniformly drawn t in W; evaluation: t = image_off + L - 1 (clipped)
+     simple     z_{e-1}, the window's last step (= last when the window ends at T)
      simple_linear  z_{e-1} / sum_k z_{e-1,k}       simple_soft  softmax(beta z_{e-1}), beta a stored
                 constant (1): the window's last step, normalised over the classes
      mlp        [z_s..z_{e-1}] -> dense(hidden) -> ELU -> dense(K)
-     conv1d     for w = 2..6: 4 filters of a VALID 1-D conv over time, max over time; 20 -> dense(K) */
+     conv1d     for w = 2..6: 4 filters of a VALID 1-D conv over time, max over time; 20 -> dense(K)
+   mlp and conv1d carry the released code's variable names (mlp_decoder/fc1, fc_final;
+   conv1_decoder/c_w/kernel, bias, fc_final) and weight decay (1e-4 on conv1d's layers and on the
+   last layer of each). */
 enum { CONVRNN__DSEL = 0, CONVRNN__DSUM, CONVRNN__DWAVG, CONVRNN__DWAVGT, CONVRNN__DTMAX, CONVRNN__DWTAVG, CONVRNN__DLIN,
        CONVRNN__DSOFT };
 typedef struct convrnn__dec {
@@ -10209,6 +10216,8 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
         d->mode = ds->type == CONVRNN_DEC_SIMPLE_LINEAR ? CONVRNN__DLIN : CONVRNN__DSOFT;
         d->scale = ds->type == CONVRNN_DEC_SIMPLE_SOFT ? CONVRNN__MP(m->dec_p[0])->data[0] : 1.0;   /* beta */
         return convrnn__dec_op(t, d);
+    case CONVRNN_DEC_SIMPLE:
+        return d->z[d->nz - 1];
     case CONVRNN_DEC_RANDOM:
         i = rng ? (int)convrnn_rng_below(rng, (uint32_t)d->nz) : image_off + L - 1 - s;
         if (i < 0) i = 0;

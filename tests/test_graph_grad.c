@@ -452,7 +452,7 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
             if (type == CONVRNN_DEC_AVG) acc /= nz;
             CHECK_CLOSE(y[n], acc, 1e-12, 1e-12);
         }
-    if (type == CONVRNN_DEC_LAST)
+    if (type == CONVRNN_DEC_LAST || type == CONVRNN_DEC_SIMPLE)   /* the tiny window ends at T */
         for (n = 0; n < c.N * c.K; n++) CHECK(y[n] == z[(size_t)(c.T - 1) * c.N * c.K + n]);
     if (type == CONVRNN_DEC_SIMPLE_LINEAR || type == CONVRNN_DEC_SIMPLE_SOFT)   /* the window's last step, normalised */
         for (n = 0; n < c.N; n++) {
@@ -554,6 +554,35 @@ static void test_decoder_trainable(void) {
             convrnn_model_free(&m);
         }
     tiny_frozen = 0;
+    {   /* mlp and conv1d: the released code's variable names, shapes and weight decays */
+        static const struct { const char *dec, *name; int d0, d1; double wd; } want[] = {
+            { "mlp", "tnn_model/mlp_decoder/fc1/weights", 18, 4, 0 },
+            { "mlp", "tnn_model/mlp_decoder/fc1/biases", 4, 1, 0 },
+            { "mlp", "tnn_model/mlp_decoder/fc_final/weights", 4, 3, 1e-4 },
+            { "mlp", "tnn_model/mlp_decoder/fc_final/biases", 3, 1, 1e-4 },
+            { "conv1d", "tnn_model/conv1_decoder/c_2/kernel", 2, 3, 1e-4 },
+            { "conv1d", "tnn_model/conv1_decoder/c_6/kernel", 6, 3, 1e-4 },
+            { "conv1d", "tnn_model/conv1_decoder/c_4/bias", 4, 1, 1e-4 },
+            { "conv1d", "tnn_model/conv1_decoder/fc_final/weights", 20, 3, 1e-4 },
+            { "conv1d", "tnn_model/conv1_decoder/fc_final/biases", 3, 1, 1e-4 },
+        };
+        size_t w;
+        for (w = 0; w < sizeof want / sizeof want[0]; w++) {
+            convrnn_graph_spec g;
+            convrnn_model m;
+            int pi;
+            if (!tiny_spec(&g, want[w].dec)) continue;
+            if (convrnn_model_create(&m, &g) != CONVRNN_OK) { CHECKF(0, "%s: %s", want[w].dec, m.err.msg); convrnn_model_free(&m); continue; }
+            pi = convrnn_params_find(&m.params, want[w].name);
+            CHECKF(pi >= 0, "%s: no parameter %s", want[w].dec, want[w].name);
+            if (pi >= 0) {
+                const convrnn_param_info *p = &m.params.info[pi];
+                CHECKF(p->d[0] == want[w].d0 && p->d[1] == want[w].d1 && p->weight_decay == want[w].wd && p->trainable,
+                       "%s: %s is [%d, %d] wd %g", want[w].dec, want[w].name, p->d[0], p->d[1], p->weight_decay);
+            }
+            convrnn_model_free(&m);
+        }
+    }
 }
 
 int main(void) {
@@ -563,7 +592,7 @@ int main(void) {
     for (d = 0; d < CONVRNN_DEC_TYPE_COUNT; d++)   /* names round-trip; "simple" is the released code's "last" */
         CHECKF(convrnn_decoder_parse(convrnn_decoder_name((convrnn_decoder_type)d), &dt) && dt == (convrnn_decoder_type)d,
                "decoder %d (%s) does not parse back", d, convrnn_decoder_name((convrnn_decoder_type)d));
-    CHECK(convrnn_decoder_parse("simple", &dt) && dt == CONVRNN_DEC_LAST);
+    CHECK(convrnn_decoder_parse("simple", &dt) && dt == CONVRNN_DEC_SIMPLE);
     CHECK(!convrnn_decoder_parse("simple_", &dt) && !convrnn_decoder_parse(NULL, &dt));
     test_small_feedback();
     test_decoder_trainable();
