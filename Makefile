@@ -41,7 +41,7 @@ test: $(TESTS) $(BUILD)/convrnn
 
 # the same suite under AddressSanitizer + UBSan, with op outputs poisoned (NaN) before the op writes them
 test-asan:
-	$(MAKE) test BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCONVRNN_DEBUG_POISON"
+	$(MAKE) test BUILD=build-asan OPT="-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCONVRNN_DEBUG_POISON"
 
 # C++ and CONVRNN_STATIC compile checks
 test-cxx: | $(BUILD)
