@@ -9502,17 +9502,27 @@ static int convrnn__node_out_c(const convrnn_node_spec *n, int in_c) {
 }
 
 #define CONVRNN__DEC_WD 1e-4   /* weight decay of the mlp and conv1d decoders' regularised layers (released code) */
-static int convrnn__decl_param(convrnn_model *m, const char *node, const char *scope, const char *name, int rank,
-                               int d0, int d1, int d2, int d3, convrnn_init init, double wd, int group) {
+static int convrnn__decl_var(convrnn_model *m, const char *node, const char *scope, const char *name, int rank, int d0,
+                             int d1, int d2, int d3, convrnn_init init, double wd, int group, int trainable) {
     char full[CONVRNN_NAME_MAX + 64];
     int d[4], i;
     d[0] = d0; d[1] = d1; d[2] = d2; d[3] = d3;
     if (scope && scope[0]) snprintf(full, sizeof full, "tnn_model/%s/%s/%s", node, scope, name);
     else if (node && node[0]) snprintf(full, sizeof full, "tnn_model/%s/%s", node, name);
     else snprintf(full, sizeof full, "tnn_model/%s", name);
-    i = convrnn_params_declare(&m->params, full, rank, d, init, wd, 1);
+    i = convrnn_params_declare(&m->params, full, rank, d, init, wd, trainable);
     if (i >= 0) m->params.info[i].group = group;
     return i;
+}
+/* a trainable variable tnn_model/[node/][scope/]name */
+static int convrnn__decl_param(convrnn_model *m, const char *node, const char *scope, const char *name, int rank,
+                               int d0, int d1, int d2, int d3, convrnn_init init, double wd, int group) {
+    return convrnn__decl_var(m, node, scope, name, rank, d0, d1, d2, d3, init, wd, group, 1);
+}
+/* a decoder variable tnn_model/name (group 1), trainable or a constant */
+static int convrnn__decl_dec(convrnn_model *m, const char *name, int rank, int d0, int d1, int d2, convrnn_init init,
+                             double wd, int trainable) {
+    return convrnn__decl_var(m, "", "", name, rank, d0, d1, d2, 1, init, wd, 1, trainable);
 }
 
 static int convrnn__window(const convrnn_model *m, int T, int *s, int *e) {
@@ -9676,36 +9686,32 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             return convrnn_error_set(&m->err, CONVRNN_ERR_ARG, "decoder window [%d,%d) is empty for T = %d", s, e, g->T);
         switch (d->type) {
         case CONVRNN_DEC_MAX_CONF: case CONVRNN_DEC_TIME_MAX: case CONVRNN_DEC_W_AVG:
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "normalize/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
-            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = d->trainable;   /* else the constant 1 */
+            m->dec_p[0] = convrnn__decl_dec(m, "normalize/softmax_beta", 1, 1, 1, 1, beta_init, 0, d->trainable);
             break;
         case CONVRNN_DEC_THRESH:
             if (d->trainable) {
-                m->dec_p[0] = convrnn__decl_param(m, "", "", "normalize/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
-                m->dec_p[1] = convrnn__decl_param(m, "", "", "decoder_threshold", 1, 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, d->threshold, 0), 0, 1);
+                m->dec_p[0] = convrnn__decl_dec(m, "normalize/softmax_beta", 1, 1, 1, 1, beta_init, 0, 1);
+                m->dec_p[1] = convrnn__decl_dec(m, "decoder_threshold", 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, d->threshold, 0), 0, 1);
             }
             break;
         case CONVRNN_DEC_W_AVG_T:
             /* U[0, 1) whether trainable or not, as the released code */
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "alpha/weights", 2, e - s, K, 1, 1, convrnn_init_make(CONVRNN_INIT_UNIFORM, 0, 1), 0, 1);
-            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = d->trainable;
+            m->dec_p[0] = convrnn__decl_dec(m, "alpha/weights", 2, e - s, K, 1, convrnn_init_make(CONVRNN_INIT_UNIFORM, 0, 1), 0, d->trainable);
             break;
         case CONVRNN_DEC_SIMPLE_SOFT:   /* the released code's normalize(): a constant 1, never trainable */
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "normalize/softmax_beta", 1, 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), 0, 1);
-            if (m->dec_p[0] >= 0) m->params.info[m->dec_p[0]].trainable = 0;
+            m->dec_p[0] = convrnn__decl_dec(m, "normalize/softmax_beta", 1, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), 0, 0);
             break;
         case CONVRNN_DEC_W_TIME_AVG:
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "probs/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
-            m->dec_p[1] = convrnn__decl_param(m, "", "", "alpha/softmax_beta", 1, 1, 1, 1, 1, beta_init, 0, 1);
-            for (i = 0; i < 2; i++) if (m->dec_p[i] >= 0) m->params.info[m->dec_p[i]].trainable = d->trainable;
+            m->dec_p[0] = convrnn__decl_dec(m, "probs/softmax_beta", 1, 1, 1, 1, beta_init, 0, d->trainable);
+            m->dec_p[1] = convrnn__decl_dec(m, "alpha/softmax_beta", 1, 1, 1, 1, beta_init, 0, d->trainable);
             break;
         case CONVRNN_DEC_MLP: {
             convrnn_init gl = convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), z = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0);
             /* the released code's names; its weight decay (1e-4) on the last layer only */
-            m->dec_p[0] = convrnn__decl_param(m, "", "", "mlp_decoder/fc1/weights", 2, (e - s) * K, d->mlp_hidden, 1, 1, gl, 0, 1);
-            m->dec_p[1] = convrnn__decl_param(m, "", "", "mlp_decoder/fc1/biases", 1, d->mlp_hidden, 1, 1, 1, z, 0, 1);
-            m->dec_p[2] = convrnn__decl_param(m, "", "", "mlp_decoder/fc_final/weights", 2, d->mlp_hidden, K, 1, 1, gl, CONVRNN__DEC_WD, 1);
-            m->dec_p[3] = convrnn__decl_param(m, "", "", "mlp_decoder/fc_final/biases", 1, K, 1, 1, 1, z, CONVRNN__DEC_WD, 1);
+            m->dec_p[0] = convrnn__decl_dec(m, "mlp_decoder/fc1/weights", 2, (e - s) * K, d->mlp_hidden, 1, gl, 0, 1);
+            m->dec_p[1] = convrnn__decl_dec(m, "mlp_decoder/fc1/biases", 1, d->mlp_hidden, 1, 1, z, 0, 1);
+            m->dec_p[2] = convrnn__decl_dec(m, "mlp_decoder/fc_final/weights", 2, d->mlp_hidden, K, 1, gl, CONVRNN__DEC_WD, 1);
+            m->dec_p[3] = convrnn__decl_dec(m, "mlp_decoder/fc_final/biases", 1, K, 1, 1, z, CONVRNN__DEC_WD, 1);
             break;
         }
         case CONVRNN_DEC_CONV1D: {
@@ -9715,17 +9721,17 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
             if (e - s < 6) return convrnn_error_set(&m->err, CONVRNN_ERR_ARG, "conv1d decoder needs a window of at least 6 steps (have %d)", e - s);
             for (wl = 2; wl <= 6; wl++) {   /* the released code's names and weight decay */
                 snprintf(nm, sizeof nm, "conv1_decoder/c_%d/kernel", wl);
-                m->dec_p[2 * (wl - 2)] = convrnn__decl_param(m, "", "", nm, 3, wl, K, 4, 1, gl, CONVRNN__DEC_WD, 1);
+                m->dec_p[2 * (wl - 2)] = convrnn__decl_dec(m, nm, 3, wl, K, 4, gl, CONVRNN__DEC_WD, 1);
                 snprintf(nm, sizeof nm, "conv1_decoder/c_%d/bias", wl);
-                m->dec_p[2 * (wl - 2) + 1] = convrnn__decl_param(m, "", "", nm, 1, 4, 1, 1, 1, z, CONVRNN__DEC_WD, 1);
+                m->dec_p[2 * (wl - 2) + 1] = convrnn__decl_dec(m, nm, 1, 4, 1, 1, z, CONVRNN__DEC_WD, 1);
             }
             break;
         }
         default: break;
         }
         if (d->type == CONVRNN_DEC_CONV1D) {
-            m->dec_p[10] = convrnn__decl_param(m, "", "", "conv1_decoder/fc_final/weights", 2, 20, K, 1, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), CONVRNN__DEC_WD, 1);
-            m->dec_p[11] = convrnn__decl_param(m, "", "", "conv1_decoder/fc_final/biases", 1, K, 1, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), CONVRNN__DEC_WD, 1);
+            m->dec_p[10] = convrnn__decl_dec(m, "conv1_decoder/fc_final/weights", 2, 20, K, 1, convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), CONVRNN__DEC_WD, 1);
+            m->dec_p[11] = convrnn__decl_dec(m, "conv1_decoder/fc_final/biases", 1, K, 1, 1, convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), CONVRNN__DEC_WD, 1);
         }
     }
     if (m->params.err.status || convrnn_params_finalize(&m->params)) { m->err = m->params.err; return m->err.status; }
@@ -9987,7 +9993,7 @@ typedef struct convrnn__dec {
     int mode, nz, K, N;
     convrnn_tensor **z;
     int *sel;
-    double *w, *p;   /* p: K doubles of scratch (w_time_avg's backward) */
+    double *w, *p;   /* p: K + nz doubles of scratch (softmax rows; w_time_avg's backward: G at p + K) */
     double scale;
     convrnn_tensor *beta, *alpha;
 } convrnn__dec;
@@ -10000,7 +10006,7 @@ static void convrnn__softmax_row(const convrnn_real *z, int K, double beta, doub
     for (k = 0; k < K; k++) p[k] /= s;
 }
 
-/* w_time_avg backward (d->beta: beta1, d->alpha: beta2; d->w: a [nz][N]; d->p: scratch). Per sample, with g the
+/* w_time_avg backward (d->beta: beta1, d->alpha: beta2; d->w: a [nz][N]; p: K + nz doubles of scratch). Per sample, with g the
    output gradient, G_i = sum_k g_k z_ik and S_i the classes at the max m_i (|S_i| = c_i):
      ds_i = a_i (G_i - sum_j a_j G_j)           (s_i = beta2 m_i)
      dbeta2 += sum_i ds_i m_i,   dm_i = beta2 ds_i
@@ -10014,27 +10020,26 @@ static void convrnn__dec_wta_bwd(const convrnn__dec *d, const convrnn_real *gy, 
     int n, i, k;
     for (n = 0; n < N; n++) {
         const convrnn_real *g = gy + (size_t)n * K;
-        double gbar = 0;
-        for (i = 0; i < d->nz; i++) {   /* sum_j a_j G_j */
+        double gbar = 0, *G = p + K;
+        for (i = 0; i < d->nz; i++) {   /* G_i, and sum_j a_j G_j */
             const convrnn_real *z = d->z[i]->data + (size_t)n * K;
-            double G = 0;
-            for (k = 0; k < K; k++) G += (double)g[k] * z[k];
-            gbar += d->w[(size_t)i * N + n] * G;
+            G[i] = 0;
+            for (k = 0; k < K; k++) G[i] += (double)g[k] * z[k];
+            gbar += d->w[(size_t)i * N + n] * G[i];
         }
         for (i = 0; i < d->nz; i++) {
             const convrnn_real *z = d->z[i]->data + (size_t)n * K;
             convrnn_real *gz = d->z[i]->grad ? d->z[i]->grad + (size_t)n * K : NULL;
             const double a = d->w[(size_t)i * N + n];
-            double G = 0, m = 0, pz = 0, zs = 0, ds, dm;
+            double m = 0, pz = 0, zs = 0, ds, dm;
             int c = 0;
-            for (k = 0; k < K; k++) G += (double)g[k] * z[k];
             convrnn__softmax_row(z, K, b1, p);   /* as the forward: the same m and ties */
             for (k = 0; k < K; k++) if (p[k] > m) m = p[k];
             for (k = 0; k < K; k++) {
                 pz += p[k] * z[k];
                 if (p[k] == m) { zs += z[k]; c++; }
             }
-            ds = a * (G - gbar);
+            ds = a * (G[i] - gbar);
             dm = b2 * ds;
             db2 += ds * m;
             db1 += dm * m * (zs / c - pz);
@@ -10206,7 +10211,7 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
         if (!d->z[i]) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "decode: missing output at step %d", s + i);
     }
     N = d->N = d->z[0]->d[0];
-    p = d->p = (double *)convrnn__talloc(t, (size_t)K * sizeof(double));
+    p = d->p = (double *)convrnn__talloc(t, ((size_t)K + d->nz) * sizeof(double));
     if (!p) return NULL;
     switch (ds->type) {
     case CONVRNN_DEC_SUM: case CONVRNN_DEC_AVG:
