@@ -1742,6 +1742,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      indirect             (bwd-data with stride > 1, when a phase's padding does not fit the
                           stride-1 kernels) per (pixel, tap) a pointer into the source or to a
                           zero row; B = w packed into column panels.
+   (Measured and dropped for the forward, on BaseNet's conv1 and readout, one and two threads:
+   non-temporal stores of a large output, conv1's 51 MB, 6-10% slower; the next tile's destination
+   rows prefetched for writing, no change; the readout's next group of weights prefetched while a
+   group runs, a burst per tile or one line every 2-8 steps of the kernel's inner loop, 6-18%
+   slower.)
    bwd-filter: Winograd (x and dy read in place), or offsets into a zero-padded copy of x with dy
    read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
    MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
@@ -1752,7 +1757,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    kept in L1 across the row tiles (copied into an aligned block when co spans several panels),
    the next tile's rows of dw and the next chunk's rows of dy prefetched while a tile runs. (A
    packed-GEMM weight gradient for many input channels measured slower on every shape tried: 1x1,
-   3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512.)
+   3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512; so did padding conv1's rows
+   chunk by chunk inside its range's task instead of the range's samples before it, 1% slower.)
    Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
    readout; BaseNet conv5), each thread takes a range of column panels and packs them, two at a
    time, into a slot of its own just before running them over every destination row (packing all
