@@ -1746,7 +1746,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    non-temporal stores of a large output, conv1's 51 MB, 6-10% slower; the next tile's destination
    rows prefetched for writing, no change; the readout's next group of weights prefetched while a
    group runs, a burst per tile or one line every 2-8 steps of the kernel's inner loop, 6-18%
-   slower.)
+   slower; the readout's full panels read in place from w (rows 4000 bytes apart) instead of
+   packed, 13-19% slower.)
    bwd-filter: Winograd (x and dy read in place), or offsets into a zero-padded copy of x with dy
    read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
    MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
