@@ -108,6 +108,9 @@
        identity activation, conventional). The cells.py feedback-into-cell quirk (f added to its own
        projection) is not reproduced: feedback entering the cell is phi_fb(Op_fb(f)). CReLU cell
        activations, batch norm and recurrent dropout (off in every released model) are not offered.
+       (In median_rgcell.py a CReLU cell's conventional tau kernel takes 2 Cc input channels and
+       its new state has 2 Cc + D, while the zero state and the next step's split hold Cc + D: that
+       path does not run as released.)
        Parameter names of RGC ops the released models never create (e.g. input_to_tau) are ours.
        The extra input_to_/residual_to_ gate and tau terms use the gate/tau kernel size and
        separability and have no bias.
