@@ -1729,9 +1729,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      bwd-data     the same with dy as the source, taps reversed through the gather rule, and
                   B = w transposed per tap; dx += result.
      bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co].
-   bwd-data with stride s > 1 runs as s*s stride-1 ones, one per phase of the input grid (its
-   rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each into a
-   zeroed block added to its places in dx; the indirect kernel below is the fallback.
+   bwd-data with stride s > 1 runs as a GEMM, Z[pixel][(tap, ci)] = dy[pixel] . w[tap][ci], whose
+   rows are then added to dx run by run (a tap row's (kx, ci) are consecutive in dx), while the
+   packed weights fit in 2 MB; above that as s*s stride-1 ones, one per phase of the input grid
+   (its rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each
+   into a zeroed block added to its places in dx; the indirect kernel below is the fallback.
    Forward and bwd-data take the first kernel that applies:
      Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels (the
                           tiles' 4x4 patches read in place, zeros off the map);
@@ -4901,11 +4903,13 @@ static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const
    not wanted) of a convolution. */
 #ifdef CONVRNN__SIMD
 static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, const float *w, const float *dy, float *dx);
+static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const float *w, const float *dy, float *dx);
 #endif
 static void convrnn__conv_bwd_dx(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *w, const convrnn_real *dy,
                                  convrnn_real *dx) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
+        if (dx && g->s > 1 && convrnn__sconv_bwd_col(t->alloc_ctx, g, w, dy, dx)) dx = NULL;
         if (dx && g->s > 1 && convrnn__sconv_bwd_phase(t, g, w, dy, dx)) dx = NULL;
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->ci <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
@@ -4938,7 +4942,8 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
    ceil((kh - a) / s)), input rows t < ceil((h - iy0) / s), the same dy, and top padding T0
    (columns alike). Each phase runs on the stride-1 kernels into a zeroed block that is then added
    to its places in dx (the strided kernels read the source through per-tap pointers and fill
-   few lanes: measured 11 GFLOP/s for 224x224 3->64 7x7 stride 2). Returns 0 (nothing written)
+   few lanes: measured 11 GFLOP/s for 224x224 3->64 7x7 stride 2). For the weights the GEMM and
+   scatter below (convrnn__sconv_bwd_col) cannot keep in cache. Returns 0 (nothing written)
    when a phase's padding is outside [0, kernel - 1] or the scratch cannot be had. */
 static int convrnn__phase_dim(int a, int s, int k, int in, int pad, int *k_a, int *i0, int *len, int *t0) {
     *k_a = a < k ? (k - a + s - 1) / s : 0;
@@ -4991,24 +4996,119 @@ CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
     convrnn_free(t->alloc_ctx, ws);
     return 1;
 }
+/* Input gradient of a strided convolution as a GEMM and a scatter: for each dy pixel p = (n, oy, ox)
+       Z[p][(ky, kx, c)] = sum over co of dy[p][co] w[ky][kx][c][co]     (K = Co; NZ = kh kw Ci columns)
+       dx[n][oy s - pt + ky][ox s - pl + kx][c] += Z[p][(ky, kx, c)]     (the taps inside the map)
+   w read as [NZ][Co] is packed transposed into column panels [Co][NVI VL] once. For one ky the
+   columns (kx, c) are kw Ci consecutive floats of a dx row, so the scatter is kh runs per pixel
+   (clipped at the map's edges). A tile is MRI consecutive pixels of one sample: its Z rows (in L1
+   or L2), then their runs added to dx, pixels j, j + stp, j + 2 stp, ... for j < stp = ceil(kw / s)
+   (so that consecutive pixels' runs do not overlap). Each sample is one thread's, so each dx
+   element receives its terms in an order fixed by the shape, whatever the threads. Used while the
+   packed weights stay within CONVRNN__COL_BMAX (every tile reads all of them); measured against
+   the phases on the stride-1 kernels: BaseNet's conv1 (224x224 3->64, 7x7 stride 2) 75 -> 30 ms
+   on one thread, other stride-2 layers with 2-64 input channels 1.6-17x faster (the phases of a
+   narrow output copy dy into planes once per phase, and each phase is a small convolution), with
+   128 inputs 1.1-1.3x; 2.4 MB and more of weights (3x3 256 -> 256 on 14x14) as fast or slower.
+   Returns 0 (nothing written) when it does not apply or without scratch. */
+#define CONVRNN__COL_BMAX 524288.0   /* packed weights, floats (2 MB) */
+static int convrnn__col_ok(const convrnn__geom *g) {
+    const int NR = CONVRNN__NVI * CONVRNN__VL, NZ = g->kh * g->kw * g->ci;
+    return g->s > 1 && (double)g->co * ((NZ + NR - 1) / NR) * NR <= CONVRNN__COL_BMAX;
+}
+static void convrnn__col_sample(const convrnn__geom *g, const float *bp, int npan, const float *dy, float *dx, float *Z, int n) {
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * VL, Ci = g->ci, Co = g->co, kh = g->kh, kw = g->kw, s = g->s;
+    const int NZ = kh * kw * Ci, ldz = npan * NR, P = g->oh * g->ow;
+    const ptrdiff_t zero_off[1] = { 0 };
+    const float *dys = dy + (size_t)n * P * Co;
+    const int stp = (kw + s - 1) / s;   /* pixels ox and ox + stp write disjoint runs */
+    int p0, i, j, pp, ky, v;
+    for (p0 = 0; p0 < P; p0 += CONVRNN__MRI) {
+        const int rows = P - p0 < CONVRNN__MRI ? P - p0 : CONVRNN__MRI;
+        const float *bs[CONVRNN__MRMAX];
+        float *crow[CONVRNN__MRMAX];
+        for (i = 0; i < CONVRNN__MRI; i++) bs[i] = dys + (size_t)(p0 + (i < rows ? i : 0)) * Co;
+        for (pp = 0; pp < npan; pp++) {   /* Z rows = dy rows x panel pp */
+            const int wp = NZ - pp * NR < NR ? NZ - pp * NR : NR;
+            const float *pb = bp + (size_t)pp * Co * NR;
+            for (i = 0; i < CONVRNN__MRI; i++) crow[i] = i < rows ? Z + (size_t)i * ldz + pp * NR : NULL;
+            convrnn__ukr_run((wp + VL - 1) / VL, rows, 1, bs, zero_off, &Co, &pb, crow, wp, 0, NULL);
+        }
+        for (j = 0; j < stp; j++)   /* dx += Z, kh runs of (kx1 - kx0) Ci floats per pixel, in the order */
+        for (i = j; i < rows; i += stp) {   /* j, j + stp, ...: consecutive pixels' runs do not overlap */
+            const int oy = (p0 + i) / g->ow, ox = (p0 + i) % g->ow, iy0 = oy * s - g->pt, ix0 = ox * s - g->pl;
+            const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kw > g->w ? g->w - ix0 : kw, len = (kx1 - kx0) * Ci;
+            const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + kh > g->h ? g->h - iy0 : kh;
+            const int nf = len / VL, rem = len % VL;
+            float *d;
+            const float *z;
+            if (len <= 0 || ky0 >= ky1) continue;
+            d = dx + (((size_t)n * g->h + iy0 + ky0) * g->w + ix0 + kx0) * Ci;
+            z = Z + (size_t)i * ldz + (ky0 * kw + kx0) * Ci;
+            for (ky = ky0; ky < ky1; ky++, d += (size_t)g->w * Ci, z += kw * Ci) {
+                for (v = 0; v < nf; v++)
+                    convrnn__vst(d + v * VL, convrnn__vadd(convrnn__vld(d + v * VL), convrnn__vld(z + v * VL)));
+                if (rem) convrnn__vstn(d + nf * VL, convrnn__vadd(convrnn__vldn(d + nf * VL, rem), convrnn__vldn(z + nf * VL, rem)), rem);
+            }
+        }
+    }
+}
+static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const float *w, const float *dy, float *dx) {
+    const int NR = CONVRNN__NVI * CONVRNN__VL, Co = g->co, NZ = g->kh * g->kw * g->ci, npan = (NZ + NR - 1) / NR;
+    const size_t szb = convrnn__al((size_t)npan * Co * NR * sizeof(float));
+    const size_t szz = convrnn__al((size_t)CONVRNN__MRI * npan * NR * sizeof(float));
+    int nthr = convrnn__nthreads(), pp, k, j;
+    char *mem, *base;
+    float *bp;
+    if (!convrnn__col_ok(g)) return 0;
+    if ((double)g->n * g->oh * g->ow * Co * NZ <= CONVRNN__PAR_FLOPS || g->n < 2) nthr = 1;
+    mem = (char *)convrnn_malloc(actx, szb + (size_t)convrnn__nthreads() * szz + 64);
+    if (!mem) return 0;
+    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    bp = (float *)base;
+    for (pp = 0; pp < npan; pp++) {   /* panel pp: [k][j] = w[q = pp NR + j][k], zero past NZ; the */
+        const int wp = NZ - pp * NR < NR ? NZ - pp * NR : NR;   /* last has rows of its own vectors */
+        const int ld = (wp + CONVRNN__VL - 1) / CONVRNN__VL * CONVRNN__VL;
+        for (k = 0; k < Co; k++)
+            for (j = 0; j < ld; j++) {
+                const int q = pp * NR + j;
+                bp[(size_t)pp * Co * NR + (size_t)k * ld + j] = q < NZ ? w[(size_t)q * Co + k] : 0.0f;
+            }
+    }
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+        int n, n0 = 0, n1 = g->n;
+        float *Z = (float *)(base + szb + (size_t)convrnn__tid() * szz);
+        convrnn__my_samples(g->n, &n0, &n1);
+        for (n = n0; n < n1; n++) convrnn__col_sample(g, bp, npan, dy, dx, Z, n);
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
 #endif
 /* dx, dw, db may be NULL (no gradient wanted). On two threads with both gradients wanted, each
    thread computes one of them alone, concurrently (the kernels then see one thread; measured:
    faster than both threads on each in turn, whose regions scale by 1.5-1.9x: 8-28% on the laptop
    layers, 5% on the readout, up to 2x on small maps). Not for Winograd input gradients (they
-   scale well; the pair was 1-5% slower on 56x56 and 28x28 maps). Each result is the kernels' own, whatever the threads:
-   the same bits either way. Only with the libc allocator (a user allocator need not be
-   thread-safe). */
+   scale well; the pair was 1-5% slower on 56x56 and 28x28 maps), nor for large strided ones on
+   the GEMM and scatter (CONVRNN__BWD_PAIR_COL_MAX). Each result is the kernels' own, whatever
+   the threads: the same bits either way. Only with the libc allocator (a user allocator need not
+   be thread-safe). */
 #define CONVRNN__BWD_PAIR_FLOPS 2.0e5     /* multiply-adds of each gradient from which the pair runs */
 #define CONVRNN__BWD_PAIR_FLOPS_PL 4.0e6  /* the same with few input channels (the input gradient on the
                                              planar kernel, slower alone: measured 1.2-1.4x slower pairs
                                              below this on 8 input channels) */
+#define CONVRNN__BWD_PAIR_COL_MAX 2.5e8   /* not from this many with a strided input gradient's GEMM and
+                                             scatter, which scale well over samples (measured: BaseNet's
+                                             conv1 and 56x56 64 -> 128 3x3/2 8-12% faster each on two
+                                             threads in turn than side by side) */
 static void convrnn__conv_bwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
                                   const convrnn_real *dy, convrnn_real *dx, convrnn_real *dw, convrnn_real *db) {
 #if defined(_OPENMP) && defined(CONVRNN__SIMD) && defined(CONVRNN__LIBC_CALLOC)
+    const double macs = (double)g->n * g->oh * g->ow * g->co * g->ci * g->kh * g->kw;
     if (CONVRNN__VEC(t) && dx && dw && convrnn__nthreads() == 2 && !convrnn__wino_ok(g) &&
-        (double)g->n * g->oh * g->ow * g->co * g->ci * g->kh * g->kw >=
-            (g->ci <= CONVRNN__PL_MAXD ? CONVRNN__BWD_PAIR_FLOPS_PL : CONVRNN__BWD_PAIR_FLOPS)) {
+        macs >= (g->ci <= CONVRNN__PL_MAXD ? CONVRNN__BWD_PAIR_FLOPS_PL : CONVRNN__BWD_PAIR_FLOPS) &&
+        !(convrnn__col_ok(g) && macs >= CONVRNN__BWD_PAIR_COL_MAX)) {
         int q;
 #pragma omp parallel for schedule(static, 1) num_threads(2)
         for (q = 0; q < 2; q++) {

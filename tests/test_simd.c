@@ -261,12 +261,16 @@ static void test_conv(void) {
         { 4, 24, 24, 8, 8, 5, 2, 0, 1, 1 },
         { 3, 20, 20, 24, 16, 3, 1, 1, 1, 1 },
         { 1, 18, 18, 64, 16, 17, 1, 0, 1, 0 },  /* 17x17: the padded kernel, 289 taps in several calls */
-        /* strided input gradients run as stride-1 ones, one per phase of the input grid */
-        { 2, 9, 8, 16, 24, 1, 2, 0, 1, 0 },     /* 1x1 stride 2: three of four phases get no gradient */
-        { 1, 13, 14, 5, 9, 3, 4, 0, 1, 0 },     /* stride 4 > kernel 3: phases without taps */
-        /* a narrow stride-2 input gradient whose phases' planar copies exceed 4 MB: one sample at a
-           time per thread */
-        { 4, 160, 160, 3, 64, 3, 2, 0, 1, 1 },
+        /* strided input gradients: a GEMM and runs added to dx (col), or with more than 2 MB of
+           weights, stride-1 ones, one per phase of the input grid */
+        { 2, 9, 8, 16, 24, 1, 2, 0, 1, 0 },     /* col, 1x1 stride 2: three of four input pixels get none */
+        { 1, 13, 14, 5, 9, 3, 4, 0, 1, 0 },     /* col, stride 4 > kernel 3 */
+        { 3, 45, 47, 2, 20, 6, 3, 1, 1, 2 },    /* col, VALID, even kernel; 3 samples over 2 and 3 threads */
+        { 1, 7, 6, 256, 260, 3, 2, 0, 1, 0 },   /* phases (2.4 MB of packed weights) */
+        { 1, 6, 7, 300, 230, 4, 3, 1, 0, 0 },   /* phases, VALID, stride 3 */
+        /* a narrow stride-1 input gradient whose planar copy exceeds 4 MB: one sample at a time per
+           thread */
+        { 2, 112, 112, 3, 64, 3, 1, 0, 1, 1 },
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
         { 3, 4, 4, 96, 200, 2, 1, 1, 1, 1 },
