@@ -5007,9 +5007,10 @@ CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
    element receives its terms in an order fixed by the shape, whatever the threads. Used while the
    packed weights stay within CONVRNN__COL_BMAX (every tile reads all of them); measured against
    the phases on the stride-1 kernels: BaseNet's conv1 (224x224 3->64, 7x7 stride 2) 75 -> 30 ms
-   on one thread, other stride-2 layers with 2-64 input channels 1.6-17x faster (the phases of a
-   narrow output copy dy into planes once per phase, and each phase is a small convolution), with
-   128 inputs 1.1-1.3x; 2.4 MB and more of weights (3x3 256 -> 256 on 14x14) as fast or slower.
+   on one thread, other stride-2 layers with 2-64 input channels 1.06-17x faster (the phases of
+   a narrow output copy dy into planes once per phase, and each phase is a small convolution),
+   with 128 inputs 1.1-3.4x; 2.4 MB and more of weights (3x3 256 -> 256 on 14x14) as fast or
+   slower.
    Returns 0 (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__COL_BMAX 524288.0   /* packed weights, floats (2 MB) */
 static int convrnn__col_ok(const convrnn__geom *g) {
