@@ -5004,7 +5004,8 @@ CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
    (clipped at the map's edges). A tile is MRI consecutive pixels of one sample: its Z rows (in L1
    or L2), then their runs added to dx, pixels j, j + stp, j + 2 stp, ... for j < stp = ceil(kw / s)
    (so that consecutive pixels' runs do not overlap). Each sample is one thread's, so each dx
-   element receives its terms in an order fixed by the shape, whatever the threads. Used while the
+   element receives its terms in an order fixed by the shape, whatever the threads (and with fewer
+   samples than threads, the others wait: rows of one sample overlap in dx). Used while the
    packed weights stay within CONVRNN__COL_BMAX (every tile reads all of them); measured against
    the phases on the stride-1 kernels: BaseNet's conv1 (224x224 3->64, 7x7 stride 2) 75 -> 30 ms
    on one thread, other stride-2 layers with 2-64 input channels 1.06-17x faster (the phases of
