@@ -5003,29 +5003,34 @@ CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
    columns (kx, c) are kw Ci consecutive floats of a dx row, so the scatter is kh runs per pixel
    (clipped at the map's edges). A tile is MRI consecutive pixels of one sample: its Z rows (in L1
    or L2), then their runs added to dx, pixels j, j + stp, j + 2 stp, ... for j < stp = ceil(kw / s)
-   (so that consecutive pixels' runs do not overlap). Each sample is one thread's, so each dx
-   element receives its terms in an order fixed by the shape, whatever the threads (and with fewer
-   samples than threads, the others wait: rows of one sample overlap in dx). Used while the
-   packed weights stay within CONVRNN__COL_BMAX (every tile reads all of them); measured against
-   the phases on the stride-1 kernels: BaseNet's conv1 (224x224 3->64, 7x7 stride 2) 75 -> 30 ms
-   on one thread, other stride-2 layers with 2-64 input channels 1.06-17x faster (the phases of
-   a narrow output copy dy into planes once per phase, and each phase is a small convolution),
-   with 128 inputs 1.1-3.4x; 2.4 MB and more of weights (3x3 256 -> 256 on 14x14) as fast or
-   slower.
-   Returns 0 (nothing written) when it does not apply or without scratch. */
+   (so that consecutive pixels' runs do not overlap). A task is a sample, or a band of its dx rows
+   (when the samples do not split evenly over the threads) for which it runs the tiles of the dy
+   rows that reach the band and adds only the runs that fall in it; the tiles are those of the
+   whole sample either way, so each dx element receives the same terms in the same order (fixed by
+   the shape) whatever the threads and bands. Used while the packed weights stay within
+   CONVRNN__COL_BMAX (every tile reads all of them); measured against the phases on the stride-1
+   kernels: BaseNet's conv1 (224x224 3->64, 7x7 stride 2) 75 -> 30 ms on one thread, other
+   stride-2 layers with 2-64 input channels 1.06-17x faster (the phases of a narrow output copy
+   dy into planes once per phase, and each phase is a small convolution), with 128 inputs
+   1.1-3.4x; 2.4 MB and more of weights (3x3 256 -> 256 on 14x14) as fast or slower. Returns 0
+   (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__COL_BMAX 524288.0   /* packed weights, floats (2 MB) */
 static int convrnn__col_ok(const convrnn__geom *g) {
     const int NR = CONVRNN__NVI * CONVRNN__VL, NZ = g->kh * g->kw * g->ci;
     return g->s > 1 && (double)g->co * ((NZ + NR - 1) / NR) * NR <= CONVRNN__COL_BMAX;
 }
-static void convrnn__col_sample(const convrnn__geom *g, const float *bp, int npan, const float *dy, float *dx, float *Z, int n) {
+/* dx rows [r0, r1) of sample n: the dy rows that reach them, in the tiles of the whole sample */
+static void convrnn__col_rows(const convrnn__geom *g, const float *bp, int npan, const float *dy, float *dx, float *Z, int n,
+                              int r0, int r1) {
     const int VL = CONVRNN__VL, NR = CONVRNN__NVI * VL, Ci = g->ci, Co = g->co, kh = g->kh, kw = g->kw, s = g->s;
     const int NZ = kh * kw * Ci, ldz = npan * NR, P = g->oh * g->ow;
     const ptrdiff_t zero_off[1] = { 0 };
     const float *dys = dy + (size_t)n * P * Co;
     const int stp = (kw + s - 1) / s;   /* pixels ox and ox + stp write disjoint runs */
+    const int oy0 = r0 + g->pt - kh + 1 <= 0 ? 0 : (r0 + g->pt - kh + s) / s;   /* oy s - pt + ky in [r0, r1) */
+    const int oy1 = (r1 - 1 + g->pt) / s + 1 < g->oh ? (r1 - 1 + g->pt) / s + 1 : g->oh;
     int p0, i, j, pp, ky, v;
-    for (p0 = 0; p0 < P; p0 += CONVRNN__MRI) {
+    for (p0 = oy0 * g->ow / CONVRNN__MRI * CONVRNN__MRI; p0 < oy1 * g->ow; p0 += CONVRNN__MRI) {
         const int rows = P - p0 < CONVRNN__MRI ? P - p0 : CONVRNN__MRI;
         const float *bs[CONVRNN__MRMAX];
         float *crow[CONVRNN__MRMAX];
@@ -5040,7 +5045,7 @@ static void convrnn__col_sample(const convrnn__geom *g, const float *bp, int npa
         for (i = j; i < rows; i += stp) {   /* j, j + stp, ...: consecutive pixels' runs do not overlap */
             const int oy = (p0 + i) / g->ow, ox = (p0 + i) % g->ow, iy0 = oy * s - g->pt, ix0 = ox * s - g->pl;
             const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kw > g->w ? g->w - ix0 : kw, len = (kx1 - kx0) * Ci;
-            const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + kh > g->h ? g->h - iy0 : kh;
+            const int ky0 = iy0 < r0 ? r0 - iy0 : 0, ky1 = iy0 + kh > r1 ? r1 - iy0 : kh;
             const int nf = len / VL, rem = len % VL;
             float *d;
             const float *z;
@@ -5059,11 +5064,16 @@ static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const floa
     const int NR = CONVRNN__NVI * CONVRNN__VL, Co = g->co, NZ = g->kh * g->kw * g->ci, npan = (NZ + NR - 1) / NR;
     const size_t szb = convrnn__al((size_t)npan * Co * NR * sizeof(float));
     const size_t szz = convrnn__al((size_t)CONVRNN__MRI * npan * NR * sizeof(float));
-    int nthr = convrnn__nthreads(), pp, k, j;
+    int nthr = convrnn__nthreads(), nb, hb, pp, k, j;
     char *mem, *base;
     float *bp;
     if (!convrnn__col_ok(g)) return 0;
-    if ((double)g->n * g->oh * g->ow * Co * NZ <= CONVRNN__PAR_FLOPS || g->n < 2) nthr = 1;
+    if ((double)g->n * g->oh * g->ow * Co * NZ <= CONVRNN__PAR_FLOPS) nthr = 1;
+    /* a sample per task, or with samples that do not split evenly over the threads, bands of dx
+       rows (each computes the dy rows that reach it: those on a band's edge twice) */
+    nb = nthr == 1 || convrnn__by_sample(g->n, nthr) ? 1 : (2 * nthr + g->n - 1) / g->n;
+    if (nb > g->h) nb = g->h;
+    hb = (g->h + nb - 1) / nb;
     mem = (char *)convrnn_malloc(actx, szb + (size_t)convrnn__nthreads() * szz + 64);
     if (!mem) return 0;
     base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
@@ -5079,10 +5089,18 @@ static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const floa
     }
 CONVRNN__OMP_REGION(nthr > 1)
     {
-        int n, n0 = 0, n1 = g->n;
+        int q, n0 = 0, n1 = g->n;
         float *Z = (float *)(base + szb + (size_t)convrnn__tid() * szz);
-        convrnn__my_samples(g->n, &n0, &n1);
-        for (n = n0; n < n1; n++) convrnn__col_sample(g, bp, npan, dy, dx, Z, n);
+        if (nb == 1) {
+            convrnn__my_samples(g->n, &n0, &n1);
+            for (q = n0; q < n1; q++) convrnn__col_rows(g, bp, npan, dy, dx, Z, q, 0, g->h);
+        } else {
+CONVRNN__OMP_FOR_DYN
+            for (q = 0; q < g->n * nb; q++) {
+                const int r0 = q % nb * hb, r1 = r0 + hb < g->h ? r0 + hb : g->h;
+                if (r0 < r1) convrnn__col_rows(g, bp, npan, dy, dx, Z, q / nb, r0, r1);
+            }
+        }
     }
     convrnn_free(actx, mem);
     return 1;

@@ -265,7 +265,9 @@ static void test_conv(void) {
            weights, stride-1 ones, one per phase of the input grid */
         { 2, 9, 8, 16, 24, 1, 2, 0, 1, 0 },     /* col, 1x1 stride 2: three of four input pixels get none */
         { 1, 13, 14, 5, 9, 3, 4, 0, 1, 0 },     /* col, stride 4 > kernel 3 */
-        { 3, 45, 47, 2, 20, 6, 3, 1, 1, 2 },    /* col, VALID, even kernel; 3 samples over 2 and 3 threads */
+        { 3, 45, 47, 2, 20, 6, 3, 1, 1, 2 },    /* col, VALID, even kernel; 3 samples over 2 (bands of
+                                                   rows) and 3 threads (samples) */
+        { 1, 40, 45, 3, 16, 7, 2, 0, 0, 2 },    /* col, one sample: 4 and 6 bands of rows */
         { 1, 7, 6, 256, 260, 3, 2, 0, 1, 0 },   /* phases (2.4 MB of packed weights) */
         { 1, 6, 7, 300, 230, 4, 3, 1, 0, 0 },   /* phases, VALID, stride 3 */
         /* a narrow stride-1 input gradient whose planar copy exceeds 4 MB: one sample at a time per
