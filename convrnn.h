@@ -2355,6 +2355,8 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #endif
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+/* the first 64-byte boundary in a block allocated with 64 spare bytes */
+static char *convrnn__al_base(char *mem) { return mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64; }
 
 /* d[0..n) += the sum of the rows s + r*ld, r = 0 .. rows-1, added in ascending order: each column is
    its own chain of adds, as one column vector at a time, but up to 8 vectors of columns are summed
@@ -2605,7 +2607,7 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     bp = (float *)base;
     zero = (float *)(base + off_zero);
     memset(zero, 0, (size_t)Cs * sizeof(float));
@@ -2835,7 +2837,7 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     if ((bwd && g->s != 1) || kh > CONVRNN__CLS_MAXK || kw > CONVRNN__CLS_MAXK) return 0;
     mem = (char *)convrnn_malloc(actx, sz_bp + nint * sizeof(int) + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     bp = (float *)base;
     pos = (int *)(base + sz_bp);                     /* DH*DW */
     yr = pos + (size_t)DH * DW; xr = yr + 2 * nyr;  /* distinct [k0, k1) ranges (the bounds only */
@@ -3075,7 +3077,7 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     psz = (slots ? (size_t)nthr : (size_t)g->n) * pls;
     mem = (char *)convrnn_malloc(actx, sz_w + psz * sizeof(float) + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     wt = (float *)base;
     pl = (float *)(base + sz_w);
     for (t = 0; t < taps; t++) {   /* Wt[tap][s][d], d padded to nd */
@@ -3267,7 +3269,7 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     local = convrnn__by_sample(g->n, nthr);
     mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     bp = (float *)base;
     cx.g = g; cx.src = src; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
     cx.DH = DH; cx.DW = DW; cx.SH = SH; cx.SW = SW; cx.TH = TH; cx.TW = TW; cx.ry = ry; cx.rx = rx; cx.npan = npan;
@@ -3368,7 +3370,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     sz_z = convrnn__al((size_t)nslot * TC * CoZ * sizeof(float));
     mem = (char *)convrnn_malloc(actx, sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     V = (float *)base;
     Z = (float *)(base + sz_v);
     dU = (float *)(base + sz_v + sz_z);
@@ -3710,7 +3712,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     local = KS > 1 && KS % nthr == 0 && g->n >= KS;
     mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     pad = (float *)base;
     ro = (ptrdiff_t *)(base + sz_pad);
     part = (float *)(base + sz_pad + sz_ro);
@@ -5076,7 +5078,7 @@ static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const floa
     hb = (g->h + nb - 1) / nb;
     mem = (char *)convrnn_malloc(actx, szb + (size_t)convrnn__nthreads() * szz + 64);
     if (!mem) return 0;
-    base = mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64;
+    base = convrnn__al_base(mem);
     bp = (float *)base;
     for (pp = 0; pp < npan; pp++) {   /* panel pp: [k][j] = w[q = pp NR + j][k], zero past NZ; the */
         const int wp = NZ - pp * NR < NR ? NZ - pp * NR : NR;   /* last has rows of its own vectors */
