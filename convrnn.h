@@ -23,8 +23,9 @@
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
-     CONVRNN_DEBUG_POISON    fill every op's output buffer with NaN before the op writes it (tests:
-                             a kernel that reads its output before writing it shows as NaN)
+     CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch memory, with
+                             NaN before it is written (tests: a kernel that reads memory before
+                             writing it shows as NaN)
 
    TABLE OF CONTENTS (search for the tag in brackets)
      [DOC-MATH]    the equations of every cell, gate orders, bias conventions
@@ -1766,13 +1767,16 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512; so did padding conv1's rows
    chunk by chunk inside its range's task instead of the range's samples before it, 1% slower.)
    Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
-   readout; BaseNet conv5), each thread takes a range of column panels and packs them, two at a
-   time, into a slot of its own just before running them over every destination row (packing all
+   readout; BaseNet conv5), the threads claim groups of two column panels in turn and pack each
+   into a slot of their own just before running it over every destination row (packing all
    first sent 8 MB of copy through memory next to the weights). Otherwise, when the batch splits
-   evenly over the threads, each one pads and computes its own samples (measured on this
-   project's machine: reading a copy another core has just written costs more than the work of a
-   small layer), making each row of the padded copy just before the first block that reads it,
-   and big gradient blocks are zeroed in the same split. The Winograd weight gradient splits its
+   evenly over the threads, they claim chunks of whole samples in turn (convrnn__nchunks: 4 per
+   thread) and pad and compute each chunk themselves (measured on this project's machine:
+   reading a copy another core has just written costs more than the work of a small layer),
+   making each row of the padded copy just before the first block that reads it. Claiming in turn
+   rather than taking one fixed share each costs nothing on an idle machine and lets a core
+   slowed by other work take fewer chunks (measured with a busy loop sharing one of two cores:
+   BaseNet's conv1 forward 22.4 -> 15.9 ms on two threads). The Winograd weight gradient splits its
    16 transform positions: each thread transforms every tile for its own positions only, so the
    transformed tiles it multiplies never come from another core.
    Determinism: each output element is computed by exactly one task, which sums its reduction
@@ -1876,12 +1880,16 @@ static void convrnn__share(int n, int q, int nq, int *a, int *b) {
     *a = (int)((long long)n * q / nq);
     *b = (int)((long long)n * (q + 1) / nq);
 }
-/* Inside a region: this thread's samples (or other items) [*n0, *n1) of n. 0 when the region has
-   one thread. */
-static int convrnn__my_samples(int n, int *n0, int *n1) {
-    const int nt = convrnn__team();
-    convrnn__share(n, convrnn__tid(), nt, n0, n1);
-    return nt > 1;
+/* Kernels whose threads each take whole samples (or weight panels) cut them into
+   convrnn__nchunks(n, team) contiguous chunks (convrnn__share) that the threads claim in turn
+   (schedule(dynamic, 1)) rather than one fixed share each: a thread slowed by other work on its
+   core (a shared machine, a laptop's background jobs) then takes fewer chunks instead of the others
+   waiting for its share (measured on 2 threads with a busy loop on one core: BaseNet's conv1
+   forward 29 -> 22 ms). Every output is still computed by one task in a fixed order: the same bits
+   whichever thread claims what. */
+#define CONVRNN__CHUNKS_PER_THREAD 4
+static int convrnn__nchunks(int n, int team) {
+    return n < CONVRNN__CHUNKS_PER_THREAD * team ? n : CONVRNN__CHUNKS_PER_THREAD * team;
 }
 /* ---------------------------------------------------------------------------------- vector layer
    convrnn__vf: a vector of CONVRNN__VL floats; convrnn__vm: a lane mask.
@@ -2357,6 +2365,15 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 /* the first 64-byte boundary in a block allocated with 64 spare bytes */
 static char *convrnn__al_base(char *mem) { return mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64; }
+/* a kernel's scratch block (convrnn_malloc); with CONVRNN_DEBUG_POISON filled with all-ones bytes
+   (NaN floats), so that scratch read before it is written shows in the tests */
+static void *convrnn__scratch(void *actx, size_t bytes) {
+    void *p = convrnn_malloc(actx, bytes);
+#ifdef CONVRNN_DEBUG_POISON
+    if (p) memset(p, 0xff, bytes);
+#endif
+    return p;
+}
 
 /* d[0..n) += the sum of the rows s + r*ld, r = 0 .. rows-1, added in ascending order: each column is
    its own chain of adds, as one column vector at a time, but up to 8 vectors of columns are summed
@@ -2576,8 +2593,9 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
    Backward-data (bwd = 1): dst = dx [n,h,w,ci] += conv^T(src = dy, w) (gather rule: input pixel
    (iy,ix) receives output (oy,ox) through tap (ky,kx) iff iy + pt - ky = oy*s, ix + pl - kx = ox*s).
    Tasks: blocks of MC destination pixels x groups of column panels. With a padded copy, one
-   parallel region packs the weights, pads and computes; when the batch splits evenly, each thread
-   pads and computes its own samples (the copy stays in that core's cache, no second barrier).
+   parallel region packs the weights, pads and computes; when the batch splits evenly, the threads
+   claim chunks of samples in turn and pad and compute each (the copy stays in that core's
+   cache, no second barrier).
    Every destination element is one task's, summed in a fixed order: any split gives the same bits.
    Returns 0 (nothing written) when scratch memory is unavailable. */
 static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
@@ -2605,7 +2623,7 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
     char *mem, *base;
     float *bp, *zero;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
-    mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
+    mem = (char *)convrnn__scratch(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     bp = (float *)base;
@@ -2625,12 +2643,12 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
            MR rows a micro-tile broadcasts from do not all fall into the same L1 sets */
         const int CsP = Cs % 64 == 0 ? Cs + 16 : Cs;
         const size_t psz = (size_t)g->n * PH * PW * CsP;
-        /* each thread its own samples when they split evenly (or nearly: 4+ per thread) */
+        /* chunks of samples claimed by the threads when they split evenly (or nearly: 4+ per thread) */
         const int local = convrnn__by_sample(g->n, nthr);
         convrnn__indp c;
         ptrdiff_t *off;
         float *pad;
-        char *pmem = (char *)convrnn_malloc(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
+        char *pmem = (char *)convrnn__scratch(actx, psz * sizeof(float) + (size_t)taps * sizeof(ptrdiff_t) + 64);
         if (!pmem) { convrnn_free(actx, mem); return 0; }
         off = (ptrdiff_t *)pmem;
         pad = (float *)(pmem + convrnn__al((size_t)taps * sizeof(ptrdiff_t)));
@@ -2648,16 +2666,22 @@ CONVRNN__OMP_REGION(nthr > 1)
             const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
             for (q = 0; q < nteam; q++) convrnn__ind_pack_part(g, bwd, w, bp, npan, q, nteam);
-            if (local && convrnn__my_samples(g->n, &n0, &n1)) {
-                /* the copy's rows made just before the first block that reads them (still in cache) */
-                const int P1 = n1 * DH * DW;
-                int done = n0 * PH;
-                for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC) {
-                    const int e = (q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1) - 1;
-                    const int need = e / (DH * DW) * PH + (e / DW) % DH * s1 + g->kh;   /* rows [.., need) */
-                    for (; done < need; done++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, done);
-                    for (grp = 0; grp < ngrp; grp++)
-                        convrnn__ind_pad_block(&c, q, q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1, grp);
+            if (local && nteam > 1) {
+                const int nch = convrnn__nchunks(g->n, nteam);
+                int ch;
+CONVRNN__OMP_FOR_DYN
+                for (ch = 0; ch < nch; ch++) {   /* chunks of samples, each padded by the thread that runs it: */
+                    int P1, done;                /* a copy's rows just before the first block that reads them */
+                    convrnn__share(g->n, ch, nch, &n0, &n1);
+                    P1 = n1 * DH * DW;
+                    done = n0 * PH;
+                    for (q = n0 * DH * DW; q < P1; q += CONVRNN__MC) {
+                        const int e = (q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1) - 1;
+                        const int need = e / (DH * DW) * PH + (e / DW) % DH * s1 + g->kh;   /* rows [.., need) */
+                        for (; done < need; done++) convrnn__pad_row(pad, src, SH, SW, Cs, PH, PW, CsP, ry, rx, done);
+                        for (grp = 0; grp < ngrp; grp++)
+                            convrnn__ind_pad_block(&c, q, q + CONVRNN__MC < P1 ? q + CONVRNN__MC : P1, grp);
+                    }
                 }
             } else {
 CONVRNN__OMP_FOR_STATIC
@@ -2744,7 +2768,7 @@ CONVRNN__OMP_DYN(nthr > 1)
    takes the columns mirrored, see convrnn__ind_pack). Tiles of MRI pixels are taken within a
    class, across samples: every row of a tile has the same runs, read in place from the source.
    Each destination element is summed over its runs in ascending order by one task: any split
-   gives the same bits. When the threads split the batch evenly each one takes its own samples.
+   gives the same bits. When the threads split the batch evenly they claim chunks of samples.
    Returns 0 (nothing written) when it does not apply or scratch memory is unavailable. */
 #define CONVRNN__CLS_MAXK 16   /* kernel sizes up to 16x16 (larger: the padded kernels) */
 /* rows of the next tile with rem left: MRI, or 8 when 13-16 are left and MRI is 12 (a block of at
@@ -2823,8 +2847,8 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
     const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
     int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
-    /* weights far larger than the source (a readout): each thread packs its own panels, PACK_GROUP
-       at a time, into a slot of its own and runs each over every destination row (packing them all
+    /* weights far larger than the source (a readout): the threads claim groups of PACK_GROUP panels
+       in turn, pack each into a slot of their own and run it over every destination row (packing them all
        first sends 8 MB of packed copy through memory next to the weights; by samples, each thread
        would read the other's packed panels). The team only shrinks below, so nthr slots suffice. */
     const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
@@ -2835,7 +2859,7 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     float *bp;
     convrnn__clsp c;
     if ((bwd && g->s != 1) || kh > CONVRNN__CLS_MAXK || kw > CONVRNN__CLS_MAXK) return 0;
-    mem = (char *)convrnn_malloc(actx, sz_bp + nint * sizeof(int) + 64);
+    mem = (char *)convrnn__scratch(actx, sz_bp + nint * sizeof(int) + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     bp = (float *)base;
@@ -2884,14 +2908,16 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
-        if (bypan) {   /* panels [p0, p1), G at a time packed into this thread's slot, each run over every row */
+        if (bypan) {   /* groups of G panels, claimed in turn, packed into the thread's slot, each run over every row */
             const size_t psz = (size_t)taps * Cs * NR;
             float *slot = bp + (size_t)convrnn__tid() * CONVRNN__PACK_GROUP * psz;
-            int p0, p1;
-            convrnn__my_samples(npan, &p0, &p1);
-            for (t = p0; t < p1; t += CONVRNN__PACK_GROUP) {
-                const int te = t + CONVRNN__PACK_GROUP < p1 ? t + CONVRNN__PACK_GROUP : p1;
+            const int npg = (npan + CONVRNN__PACK_GROUP - 1) / CONVRNN__PACK_GROUP;
+            int pg;
+CONVRNN__OMP_FOR_DYN
+            for (pg = 0; pg < npg; pg++) {   /* groups of panels claimed in turn */
+                const int te = (pg + 1) * CONVRNN__PACK_GROUP < npan ? (pg + 1) * CONVRNN__PACK_GROUP : npan;
                 int q;
+                t = pg * CONVRNN__PACK_GROUP;
                 convrnn__ind_pack(g, bwd, w, slot, t, te);
                 for (q = t; q < te; q++)
                     for (k = 0; k < ncls; k++) {
@@ -2905,14 +2931,20 @@ CONVRNN__OMP_REGION(nthr > 1)
             const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
             for (t = 0; t < nteam; t++) convrnn__ind_pack_part(g, bwd, w, bp, npan, t, nteam);
-            if (local && convrnn__my_samples(g->n, &n0, &n1)) {
-                for (k = 0; k < ncls; k++) {
-                    const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
-                    int j;
-                    for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
-                        for (grp = 0; grp < ngrp; grp++)
-                            convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
-                                               (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL);
+            if (local && nteam > 1) {
+                const int nch = convrnn__nchunks(g->n, nteam);
+                int ch;
+CONVRNN__OMP_FOR_DYN
+                for (ch = 0; ch < nch; ch++) {   /* chunks of samples */
+                    convrnn__share(g->n, ch, nch, &n0, &n1);
+                    for (k = 0; k < ncls; k++) {
+                        const int cnt = cstart[k + 1] - cstart[k], e1 = n1 * cnt;
+                        int j;
+                        for (j = n0 * cnt; j < e1; j += CONVRNN__MC)
+                            for (grp = 0; grp < ngrp; grp++)
+                                convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, grp * CONVRNN__PANELS_PER_TASK,
+                                                   (grp + 1) * CONVRNN__PANELS_PER_TASK, NULL);
+                    }
                 }
             } else {
 CONVRNN__OMP_FOR_DYN
@@ -2944,8 +2976,8 @@ CONVRNN__OMP_FOR_DYN
    so that the accumulators still hide the FMA latency). The planar copy and the results move
    between pixel-major and planar by VL x VL register transposes. Each destination element is
    summed over (ky, kx, s) in this order by one task; forward starts from the bias,
-   backward-data adds the sum to dx. Each thread pads and computes its own samples when they
-   split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
+   backward-data adds the sum to dx. The threads claim chunks of samples and pad and compute
+   each when they split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__PL_MAXD (CONVRNN__VL / 2)   /* outputs that fill at most half a vector */
 #define CONVRNN__PL_SLOT_BYTES 4194304.0      /* planar copies above this: one sample at a time */
 /* ND = Cd rounded up to a power of two columns of weights; a tile is R = CONVRNN__PL_ROWS(ND) output
@@ -3075,7 +3107,7 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
     local = convrnn__by_sample(g->n, nthr);
     slots = (double)g->n * pls * sizeof(float) > CONVRNN__PL_SLOT_BYTES && (nthr == 1 || local);
     psz = (slots ? (size_t)nthr : (size_t)g->n) * pls;
-    mem = (char *)convrnn_malloc(actx, sz_w + psz * sizeof(float) + 64);
+    mem = (char *)convrnn__scratch(actx, sz_w + psz * sizeof(float) + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     wt = (float *)base;
@@ -3095,18 +3127,26 @@ static int convrnn__sconv_plane(void *actx, const convrnn__geom *g, int bwd, con
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int q, r, n0 = 0, n1 = g->n;
-        if (slots) {
+        if (slots) {   /* samples claimed in turn, each through the thread's slot */
             convrnn__plp cc = c;
-            if (convrnn__team() > 1) convrnn__my_samples(g->n, &n0, &n1);
+            int first = 1;
             cc.pl = pl + (size_t)convrnn__tid() * pls;
-            for (q = n0; q < n1; q++) {
+CONVRNN__OMP_FOR_DYN
+            for (q = 0; q < g->n; q++) {
                 cc.nsub = q;
-                convrnn__pl_pad(&cc, src, q, SH, SW, ry, rx, q == n0);
+                convrnn__pl_pad(&cc, src, q, SH, SW, ry, rx, first);
+                first = 0;
                 for (r = 0; r < nrt; r++) convrnn__pl_task(&cc, q, r);
             }
-        } else if (local && convrnn__my_samples(g->n, &n0, &n1)) {   /* its own samples, padded first */
-            for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx, 1);
-            for (q = n0 * nrt; q < n1 * nrt; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
+        } else if (local && convrnn__team() > 1) {   /* chunks of samples claimed in turn, each padded first */
+            const int nch = convrnn__nchunks(g->n, convrnn__team());
+            int ch;
+CONVRNN__OMP_FOR_DYN
+            for (ch = 0; ch < nch; ch++) {
+                convrnn__share(g->n, ch, nch, &n0, &n1);
+                for (q = n0; q < n1; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx, 1);
+                for (q = n0 * nrt; q < n1 * nrt; q++) convrnn__pl_task(&c, q / nrt, q % nrt);
+            }
         } else {
 CONVRNN__OMP_FOR_STATIC
             for (q = 0; q < g->n; q++) convrnn__pl_pad(&c, src, q, SH, SW, ry, rx, 1);
@@ -3267,15 +3307,15 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = convrnn__by_sample(g->n, nthr);
-    mem = (char *)convrnn_malloc(actx, off_thr + per_thr * (size_t)nthr + 64);
+    mem = (char *)convrnn__scratch(actx, off_thr + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     bp = (float *)base;
     cx.g = g; cx.src = src; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
     cx.DH = DH; cx.DW = DW; cx.SH = SH; cx.SW = SW; cx.TH = TH; cx.TW = TW; cx.ry = ry; cx.rx = rx; cx.npan = npan;
     cx.CdM = CdM; cx.CsV = CsV; cx.TB = TB;
-    /* one parallel region: pack U, tasks; with an even split of the batch each thread transforms
-       its own samples (measured: reading the source in place instead of a zero-padded copy saves
+    /* one parallel region: pack U, tasks; with an even split of the batch the threads claim chunks
+       of samples and transform each (measured: reading the source in place instead of a zero-padded copy saves
        the copy, about 10% of a 56x56 64->128 forward) */
 CONVRNN__OMP_REGION(nthr > 1)
     {
@@ -3315,10 +3355,16 @@ CONVRNN__OMP_FOR_STATIC
                 }
             }
     }
-    if (local && convrnn__my_samples(g->n, &n0, &n1)) {
-        const int T1 = n1 * TH * TW;
-        int q;
-        for (q = n0 * TH * TW; q < T1; q += TB) convrnn__wino_task(&cx, V, Mb, q, T1 - q < TB ? T1 - q : TB);
+    if (local && convrnn__team() > 1) {   /* chunks of samples claimed in turn */
+        const int nch = convrnn__nchunks(g->n, convrnn__team());
+        int ch, q;
+CONVRNN__OMP_FOR_DYN
+        for (ch = 0; ch < nch; ch++) {
+            int T1;
+            convrnn__share(g->n, ch, nch, &n0, &n1);
+            T1 = n1 * TH * TW;
+            for (q = n0 * TH * TW; q < T1; q += TB) convrnn__wino_task(&cx, V, Mb, q, T1 - q < TB ? T1 - q : TB);
+        }
     } else {
 CONVRNN__OMP_FOR_DYN
         for (task = 0; task < ntask; task++)
@@ -3368,7 +3414,7 @@ static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const flo
     nslot = 15 + (nthr < ntask ? nthr : ntask);
     sz_v = convrnn__al((size_t)nslot * TC * CiV * sizeof(float));
     sz_z = convrnn__al((size_t)nslot * TC * CoZ * sizeof(float));
-    mem = (char *)convrnn_malloc(actx, sz_v + sz_z + sz_u + sz_pb + 64);
+    mem = (char *)convrnn__scratch(actx, sz_v + sz_z + sz_u + sz_pb + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     V = (float *)base;
@@ -3487,8 +3533,8 @@ CONVRNN__OMP_FOR_STATIC
    order; KS depends on the shapes only, never on the thread count. A task owns one range x a
    range of row tiles x a group of panels; pixel chunks (KC pixels, 2 KC when co fits in one
    vector) are summed in ascending order. When the ranges are whole samples and the threads
-   (one included) divide KS, each thread pads and reduces its own ranges, each range's samples
-   padded just before its tasks (they stay in its cache; measured: reading a copy another core
+   (one included) divide KS, the threads claim the ranges in turn and pad and reduce each, its
+   samples padded just before its tasks (they stay in its cache; measured: reading a copy another core
    has just written costs more than the reduction, and padding range by range makes conv1's
    weight gradient 1-3% faster than padding every sample first). */
 typedef struct {
@@ -3710,7 +3756,7 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     convrnn__bwfp c;
     if (flops <= CONVRNN__PAR_FLOPS || ntask < 2) nthr = 1;
     local = KS > 1 && KS % nthr == 0 && g->n >= KS;
-    mem = (char *)convrnn_malloc(actx, sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)nthr + 64);
+    mem = (char *)convrnn__scratch(actx, sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     pad = (float *)base;
@@ -3729,20 +3775,19 @@ static int convrnn__sconv_bwf_pad(void *actx, const convrnn__geom *g, const floa
     c.dyp = dyp;
 CONVRNN__OMP_REGION(nthr > 1)
     {   /* one region: pad (and dy's panels), tasks, fold */
-    const int nteam = convrnn__team(), me = convrnn__tid();
+    const int me = convrnn__tid();
     ptrdiff_t *pb = (ptrdiff_t *)(base + sz_pad + sz_ro + sz_part + sz_dyp + per_thr * (size_t)me);
     int task, q;
-    if (local) {   /* ranges [ks0, ks1): whole samples, each padded just before its tasks */
-        const int ks0 = KS / nteam * me, ks1 = ks0 + KS / nteam;
+    if (local) {   /* ranges of whole samples claimed in turn, each padded just before its tasks */
         int ks;
-        memset(part + (size_t)ks0 * (R + 1) * Co, 0, (size_t)(ks1 - ks0) * (R + 1) * Co * sizeof(float));
-        for (ks = ks0; ks < ks1; ks++) {
+CONVRNN__OMP_FOR_DYN
+        for (ks = 0; ks < KS; ks++) {
             const int n0 = convrnn__bwfp_k(&c, ks) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks + 1) / (g->oh * g->ow);
+            memset(part + (size_t)ks * (R + 1) * Co, 0, (size_t)(R + 1) * Co * sizeof(float));
             for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
             for (task = ks * nrg * ngrp; task < (ks + 1) * nrg * ngrp; task++)
                 convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
         }
-CONVRNN__OMP_BARRIER
     } else {
         if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
 CONVRNN__OMP_FOR_STATIC
@@ -4971,7 +5016,7 @@ static int convrnn__sconv_bwd_phase(convrnn_tape *t, const convrnn__geom *g, con
     }
     nw = (size_t)kmax * kmax * Ci * Co;
     nt = (size_t)g->n * hmax * wmax * Ci;
-    ws = (float *)convrnn_malloc(t->alloc_ctx, ((nw + 15) / 16 * 16 + nt) * sizeof(float));
+    ws = (float *)convrnn__scratch(t->alloc_ctx, ((nw + 15) / 16 * 16 + nt) * sizeof(float));
     if (!ws) return 0;
     tmp = ws + (nw + 15) / 16 * 16;
     for (a = 0; a < s; a++)
@@ -5076,7 +5121,7 @@ static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const floa
     nb = nthr == 1 || convrnn__by_sample(g->n, nthr) ? 1 : (2 * nthr + g->n - 1) / g->n;
     if (nb > g->h) nb = g->h;
     hb = (g->h + nb - 1) / nb;
-    mem = (char *)convrnn_malloc(actx, szb + (size_t)convrnn__nthreads() * szz + 64);
+    mem = (char *)convrnn__scratch(actx, szb + (size_t)convrnn__nthreads() * szz + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     bp = (float *)base;
@@ -5091,11 +5136,11 @@ static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const floa
     }
 CONVRNN__OMP_REGION(nthr > 1)
     {
-        int q, n0 = 0, n1 = g->n;
+        int q;
         float *Z = (float *)(base + szb + (size_t)convrnn__tid() * szz);
-        if (nb == 1) {
-            convrnn__my_samples(g->n, &n0, &n1);
-            for (q = n0; q < n1; q++) convrnn__col_rows(g, bp, npan, dy, dx, Z, q, 0, g->h);
+        if (nb == 1) {   /* samples claimed in turn */
+CONVRNN__OMP_FOR_DYN
+            for (q = 0; q < g->n; q++) convrnn__col_rows(g, bp, npan, dy, dx, Z, q, 0, g->h);
         } else {
 CONVRNN__OMP_FOR_DYN
             for (q = 0; q < g->n * nb; q++) {

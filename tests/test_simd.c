@@ -273,6 +273,9 @@ static void test_conv(void) {
         /* a narrow stride-1 input gradient whose planar copy exceeds 4 MB: one sample at a time per
            thread */
         { 2, 112, 112, 3, 64, 3, 1, 0, 1, 1 },
+        /* the same in a forward (4 outputs) on 2 threads, which claim the samples in turn: each
+           thread zeroes its slot's borders on its first sample, whichever that is */
+        { 2, 64, 64, 128, 4, 3, 1, 0, 1, 1 },
         /* weight gradient, many input channels: a readout (one pixel chunk, wide tiles on AVX-512,
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
         { 3, 4, 4, 96, 200, 2, 1, 1, 1, 1 },
