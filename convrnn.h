@@ -1774,9 +1774,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    thread) and pad and compute each chunk themselves (measured on this project's machine:
    reading a copy another core has just written costs more than the work of a small layer),
    making each row of the padded copy just before the first block that reads it. Claiming in turn
-   rather than taking one fixed share each costs nothing on an idle machine and lets a core
+   rather than taking one fixed share each stays within 3% on an idle machine and lets a core
    slowed by other work take fewer chunks (measured with a busy loop sharing one of two cores:
-   BaseNet's conv1 forward 22.4 -> 15.9 ms on two threads). The Winograd weight gradient splits its
+   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd weight gradient splits its
    16 transform positions: each thread transforms every tile for its own positions only, so the
    transformed tiles it multiplies never come from another core.
    Determinism: each output element is computed by exactly one task, which sums its reduction
@@ -1885,8 +1885,8 @@ static void convrnn__share(int n, int q, int nq, int *a, int *b) {
    (schedule(dynamic, 1)) rather than one fixed share each: a thread slowed by other work on its
    core (a shared machine, a laptop's background jobs) then takes fewer chunks instead of the others
    waiting for its share (measured on 2 threads with a busy loop on one core: BaseNet's conv1
-   forward 29 -> 22 ms). Every output is still computed by one task in a fixed order: the same bits
-   whichever thread claims what. */
+   forward 22.4 -> 15.9-17.0 ms). Every output is still computed by one task in a fixed order:
+   the same bits whichever thread claims what. */
 #define CONVRNN__CHUNKS_PER_THREAD 4
 static int convrnn__nchunks(int n, int team) {
     return n < CONVRNN__CHUNKS_PER_THREAD * team ? n : CONVRNN__CHUNKS_PER_THREAD * team;
