@@ -23,8 +23,8 @@
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
-     CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch memory, with
-                             NaN before it is written (tests: a kernel that reads memory before
+     CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch, with NaN
+                             before it is written (tests: a kernel that reads memory before
                              writing it shows as NaN)
 
    TABLE OF CONTENTS (search for the tag in brackets)
@@ -1776,9 +1776,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    making each row of the padded copy just before the first block that reads it. Claiming in turn
    rather than taking one fixed share each stays within 3% on an idle machine and lets a core
    slowed by other work take fewer chunks (measured with a busy loop sharing one of two cores:
-   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd weight gradient splits its
-   16 transform positions: each thread transforms every tile for its own positions only, so the
-   transformed tiles it multiplies never come from another core.
+   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd weight gradient
+   splits its 16 transform positions: each thread transforms every tile for its own positions
+   only, so the transformed tiles it multiplies never come from another core.
    Determinism: each output element is computed by exactly one task, which sums its reduction
    dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
    split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
@@ -2847,10 +2847,11 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     const int nyr = 2 * kh + 2, nxr = 2 * kw + 2;
     const size_t nint = (size_t)DH * DW + 3 * (size_t)(nyr + nxr) + 2 * (size_t)nyr * nxr + 4;
     int nthr = convrnn__nthreads(), local, ny = 0, nx = 0, ncls, p, cidx, ntask;
-    /* weights far larger than the source (a readout): the threads claim groups of PACK_GROUP panels
-       in turn, pack each into a slot of their own and run it over every destination row (packing them all
-       first sends 8 MB of packed copy through memory next to the weights; by samples, each thread
-       would read the other's packed panels). The team only shrinks below, so nthr slots suffice. */
+    /* weights far larger than the source (a readout): the threads claim groups of PACK_GROUP
+       panels in turn, pack each into a slot of their own and run it over every destination row
+       (packing them all first sends 8 MB of packed copy through memory next to the weights; by
+       samples, each thread would read the other's packed panels). The team only shrinks below,
+       so nthr slots suffice. */
     const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
                       (double)bpsz > 4.0 * g->n * SH * SW * Cs;
     const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * CONVRNN__PACK_GROUP * taps * Cs * NR : bpsz) * sizeof(float));
@@ -2977,7 +2978,8 @@ CONVRNN__OMP_FOR_DYN
    between pixel-major and planar by VL x VL register transposes. Each destination element is
    summed over (ky, kx, s) in this order by one task; forward starts from the bias,
    backward-data adds the sum to dx. The threads claim chunks of samples and pad and compute
-   each when they split evenly. Returns 0 (nothing written) when it does not apply or without scratch. */
+   each when they split evenly. Returns 0 (nothing written) when it does not apply or without
+   scratch. */
 #define CONVRNN__PL_MAXD (CONVRNN__VL / 2)   /* outputs that fill at most half a vector */
 #define CONVRNN__PL_SLOT_BYTES 4194304.0      /* planar copies above this: one sample at a time */
 /* ND = Cd rounded up to a power of two columns of weights; a tile is R = CONVRNN__PL_ROWS(ND) output
@@ -3314,9 +3316,9 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     cx.g = g; cx.src = src; cx.bp = bp; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd;
     cx.DH = DH; cx.DW = DW; cx.SH = SH; cx.SW = SW; cx.TH = TH; cx.TW = TW; cx.ry = ry; cx.rx = rx; cx.npan = npan;
     cx.CdM = CdM; cx.CsV = CsV; cx.TB = TB;
-    /* one parallel region: pack U, tasks; with an even split of the batch the threads claim chunks
-       of samples and transform each (measured: reading the source in place instead of a zero-padded copy saves
-       the copy, about 10% of a 56x56 64->128 forward) */
+    /* one parallel region: pack U, tasks; with an even split of the batch the threads claim
+       chunks of samples and transform each (measured: reading the source in place instead of a
+       zero-padded copy saves the copy, about 10% of a 56x56 64->128 forward) */
 CONVRNN__OMP_REGION(nthr > 1)
     {
     char *scr = base + off_thr + per_thr * (size_t)convrnn__tid();
@@ -3534,9 +3536,9 @@ CONVRNN__OMP_FOR_STATIC
    range of row tiles x a group of panels; pixel chunks (KC pixels, 2 KC when co fits in one
    vector) are summed in ascending order. When the ranges are whole samples and the threads
    (one included) divide KS, the threads claim the ranges in turn and pad and reduce each, its
-   samples padded just before its tasks (they stay in its cache; measured: reading a copy another core
-   has just written costs more than the reduction, and padding range by range makes conv1's
-   weight gradient 1-3% faster than padding every sample first). */
+   samples padded just before its tasks (they stay in its cache; measured: reading a copy another
+   core has just written costs more than the reduction, and padding range by range makes
+   conv1's weight gradient 1-3% faster than padding every sample first). */
 typedef struct {
     const convrnn__geom *g;
     const float *pad, *dy;
