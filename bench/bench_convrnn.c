@@ -101,7 +101,8 @@ static void cmd_peak(void) { printf("RESULT peak1 path=%s gflops=%.1f\n", convrn
    The machine is shared: for minutes at a time the layers run slower, and a layer timed then is
    slower against the peak the run measured at its start. Measured beside a layer (before and
    after its timings, the higher of the two), it tells whether the cores were slower then too
-   (on this project's machine they were not: the slow spells are in the memory system). */
+   (on this project's machine they were not; in some spells two threads ran slower than one, as
+   when a core is shared with other work). */
 static double peak_now(void) {
     double sum = 0;
 #ifdef _OPENMP
