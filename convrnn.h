@@ -2916,16 +2916,15 @@ CONVRNN__OMP_REGION(nthr > 1)
             int pg;
 CONVRNN__OMP_FOR_DYN
             for (pg = 0; pg < npg; pg++) {   /* groups of panels claimed in turn */
-                const int te = (pg + 1) * CONVRNN__PACK_GROUP < npan ? (pg + 1) * CONVRNN__PACK_GROUP : npan;
+                const int p0 = pg * CONVRNN__PACK_GROUP, te = p0 + CONVRNN__PACK_GROUP < npan ? p0 + CONVRNN__PACK_GROUP : npan;
                 int q;
-                t = pg * CONVRNN__PACK_GROUP;
-                convrnn__ind_pack(g, bwd, w, slot, t, te);
-                for (q = t; q < te; q++)
+                convrnn__ind_pack(g, bwd, w, slot, p0, te);
+                for (q = p0; q < te; q++)
                     for (k = 0; k < ncls; k++) {
                         const int e1 = g->n * (cstart[k + 1] - cstart[k]);
                         int j;
                         for (j = 0; j < e1; j += CONVRNN__MC)
-                            convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, q, q + 1, slot + (size_t)(q - t) * psz);
+                            convrnn__cls_block(&c, k, j, j + CONVRNN__MC < e1 ? j + CONVRNN__MC : e1, q, q + 1, slot + (size_t)(q - p0) * psz);
                     }
             }
         } else {
@@ -5140,15 +5139,10 @@ CONVRNN__OMP_REGION(nthr > 1)
     {
         int q;
         float *Z = (float *)(base + szb + (size_t)convrnn__tid() * szz);
-        if (nb == 1) {   /* samples claimed in turn */
 CONVRNN__OMP_FOR_DYN
-            for (q = 0; q < g->n; q++) convrnn__col_rows(g, bp, npan, dy, dx, Z, q, 0, g->h);
-        } else {
-CONVRNN__OMP_FOR_DYN
-            for (q = 0; q < g->n * nb; q++) {
-                const int r0 = q % nb * hb, r1 = r0 + hb < g->h ? r0 + hb : g->h;
-                if (r0 < r1) convrnn__col_rows(g, bp, npan, dy, dx, Z, q / nb, r0, r1);
-            }
+        for (q = 0; q < g->n * nb; q++) {   /* (sample, band) tasks claimed in turn; nb = 1: whole samples */
+            const int r0 = q % nb * hb, r1 = r0 + hb < g->h ? r0 + hb : g->h;
+            if (r0 < r1) convrnn__col_rows(g, bp, npan, dy, dx, Z, q / nb, r0, r1);
         }
     }
     convrnn_free(actx, mem);
