@@ -2353,6 +2353,17 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins) */
+#define CONVRNN__WINO4_MIN_C 32            /* Winograd F(4x4, 3x3) below CONVRNN__WINO_MIN_HW pixels with
+                                              this many channels on both sides (measured: 16 -> 32, 32 ->
+                                              16, 16 -> 16 no faster on one thread, slower on two) */
+#define CONVRNN__WINO4_TB 64               /* tiles per block of an F(4x4, 3x3) task: at most this many, */
+#define CONVRNN__WINO4_TBMIN 32            /* and at least this many for the blocks of several threads */
+#ifndef CONVRNN__W4_CBT
+#define CONVRNN__W4_CBT 8
+#endif
+#ifndef CONVRNN__WINO4_KB
+#define CONVRNN__WINO4_KB 128
+#endif
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
@@ -3376,6 +3387,259 @@ CONVRNN__OMP_FOR_DYN
     return 1;
 }
 
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions on small maps with many channels (forward,
+   and backward-data as in convrnn__sconv_wino). Per 4x4 output tile with 6x6 input patch d:
+       Y = A^T [ (G g G^T) (.) (B^T d B) ] A,
+       B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+       G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+       A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+   i.e. 36 GEMMs (one per transform position xi) of [tiles x Cs] x [Cs x Cd]: 36 products per tile
+   and channel pair instead of 144 (4x fewer). On small maps the tiles are few (4 per sample on 7x7)
+   and the transformed weights (36 Cs Cd floats) dwarf them, so the work is split by output
+   channels: first the threads transform every tile (V[xi][t][c]), then a task owns one column
+   panel of output channels: it transforms the weights of its channels into its own scratch (U),
+   runs the 36 GEMMs for a block of tiles into M, and transforms M back into its channels of the
+   block's pixels, block after block. Each output element has one writer and a fixed summation
+   order. Rounding: the transforms' constants (up to 8 in A, 5 in B) make the error larger than
+   F(2x2, 3x3)'s; see CONVRNN__WINO4_MIN_C for where it is used. Returns 0 (nothing written)
+   without scratch memory. */
+CONVRNN__FINL void convrnn__w4_bt(const convrnn__vf *d, convrnn__vf *r) {   /* r = B^T d (6 vectors) */
+    const convrnn__vf c4 = convrnn__vset1(4.0f), c5 = convrnn__vset1(-5.0f), c2 = convrnn__vset1(2.0f);
+    const convrnn__vf a13 = convrnn__vsub(d[1], d[3]), b42 = convrnn__vsub(d[4], d[2]);
+    r[0] = convrnn__vfma(c4, d[0], convrnn__vfma(c5, d[2], d[4]));
+    r[1] = convrnn__vfma(convrnn__vset1(-4.0f), convrnn__vadd(d[1], d[2]), convrnn__vadd(d[3], d[4]));
+    r[2] = convrnn__vfma(c4, convrnn__vsub(d[1], d[2]), convrnn__vsub(d[4], d[3]));
+    r[3] = convrnn__vfma(convrnn__vset1(-2.0f), a13, b42);
+    r[4] = convrnn__vfma(c2, a13, b42);
+    r[5] = convrnn__vfma(c4, d[1], convrnn__vfma(c5, d[3], d[5]));
+}
+CONVRNN__FINL void convrnn__w4_at(const convrnn__vf *m, convrnn__vf *y) {   /* y = A^T m (6 -> 4 vectors) */
+    const convrnn__vf s12 = convrnn__vadd(m[1], m[2]), d12 = convrnn__vsub(m[1], m[2]);
+    const convrnn__vf s34 = convrnn__vadd(m[3], m[4]), d34 = convrnn__vsub(m[3], m[4]);
+    y[0] = convrnn__vadd(convrnn__vadd(m[0], s12), s34);
+    y[1] = convrnn__vfma(convrnn__vset1(2.0f), d34, d12);
+    y[2] = convrnn__vfma(convrnn__vset1(4.0f), s34, s12);
+    y[3] = convrnn__vadd(convrnn__vfma(convrnn__vset1(8.0f), d34, d12), m[5]);
+}
+CONVRNN__FINL void convrnn__w4_g(const convrnn__vf *g, convrnn__vf *u) {   /* u = G g (3 -> 6 vectors) */
+    const convrnn__vf s = convrnn__vadd(g[0], g[2]), m6 = convrnn__vset1(-1.0f / 6.0f);
+    const convrnn__vf q = convrnn__vfma(convrnn__vset1(1.0f / 24.0f), g[0], convrnn__vmul(convrnn__vset1(1.0f / 6.0f), g[2]));
+    const convrnn__vf h = convrnn__vmul(convrnn__vset1(1.0f / 12.0f), g[1]);
+    u[0] = convrnn__vmul(convrnn__vset1(0.25f), g[0]);
+    u[1] = convrnn__vmul(m6, convrnn__vadd(s, g[1]));
+    u[2] = convrnn__vmul(m6, convrnn__vsub(s, g[1]));
+    u[3] = convrnn__vadd(q, h);
+    u[4] = convrnn__vsub(q, h);
+    u[5] = g[2];
+}
+static size_t convrnn__w4_str(size_t floats) { return floats % 1024 == 0 ? floats + 16 : floats; }
+/* Blocks of n items: want of them where blocks of at least lo items allow, and none over hi */
+static int convrnn__w4_blocks(int n, int lo, int hi, int want) {
+    const int most = n / lo > 1 ? n / lo : 1, least = (n + hi - 1) / hi, b = want < most ? want : most;
+    return b > least ? b : least;
+}
+/* The 36 pixel pointers of the 6x6 patch with top-left source pixel (sy0, sx0), NULL off the map. */
+static void convrnn__w4_patch(const float *src, int n, int SH, int SW, int C, int sy0, int sx0, const float **px) {
+    int i;
+    for (i = 0; i < 36; i++) {
+        const int sy = sy0 + i / 6, sx = sx0 + i % 6;
+        px[i] = sy >= 0 && sy < SH && sx >= 0 && sx < SW ? src + (((size_t)n * SH + sy) * SW + sx) * C : NULL;
+    }
+}
+/* V[xi * vx + c] = (B^T d B)[xi] for channels [0, C) of the 6x6 patch d, pixel (a, b) at px[6a + b]
+   (NULL: zeros); channel vectors are stored whole (the rows are padded to whole vectors) */
+CONVRNN__FINL void convrnn__w4_in(const float *const *px, int C, float *V, size_t vx) {
+    int c, a, b2;
+    for (c = 0; c < C; c += CONVRNN__VL) {
+        const int nn = C - c < CONVRNN__VL ? C - c : CONVRNN__VL;
+        convrnn__vf d[6], r[6][6], o[6];
+        for (b2 = 0; b2 < 6; b2++) {   /* columns: r = B^T d */
+            convrnn__vf col[6];
+            for (a = 0; a < 6; a++) d[a] = px[6 * a + b2] ? convrnn__vldn(px[6 * a + b2] + c, nn) : convrnn__vzero();
+            convrnn__w4_bt(d, col);
+            for (a = 0; a < 6; a++) r[a][b2] = col[a];
+        }
+        for (a = 0; a < 6; a++) {   /* rows: (B^T d) B */
+            convrnn__w4_bt(r[a], o);
+            for (b2 = 0; b2 < 6; b2++) convrnn__vst(V + (size_t)(6 * a + b2) * vx + c, o[b2]);
+        }
+    }
+}
+/* U[xi * ux + cs * ld + j] = (G g G^T)[xi] of the kernel taps g[a][b] at src + tap * ts + cs * cst + j
+   (j < wp; zero beyond, up to ld), tap = 3a + b, or 3(2 - a) + (2 - b) with rot */
+static void convrnn__w4_pack(const float *src, size_t ts, size_t cst, int rot, int Cs, int wp, int ld, size_t ux, float *U) {
+    int cs, j, a, b2;
+    for (cs = 0; cs < Cs; cs++)
+        for (j = 0; j < ld; j += CONVRNN__VL) {
+            const int nn = wp - j < CONVRNN__VL ? (wp - j > 0 ? wp - j : 0) : CONVRNN__VL;
+            convrnn__vf g[3][3], col[3], t6[6][3], row[3], u[6];
+            for (a = 0; a < 3; a++)
+                for (b2 = 0; b2 < 3; b2++) {
+                    const int tap = rot ? 3 * (2 - a) + (2 - b2) : 3 * a + b2;
+                    g[a][b2] = convrnn__vldn(src + (size_t)tap * ts + (size_t)cs * cst + j, nn);
+                }
+            for (b2 = 0; b2 < 3; b2++) {   /* columns: t6 = G g */
+                convrnn__vf o[6];
+                for (a = 0; a < 3; a++) col[a] = g[a][b2];
+                convrnn__w4_g(col, o);
+                for (a = 0; a < 6; a++) t6[a][b2] = o[a];
+            }
+            for (a = 0; a < 6; a++) {   /* rows: (G g) G^T */
+                int xb;
+                for (b2 = 0; b2 < 3; b2++) row[b2] = t6[a][b2];
+                convrnn__w4_g(row, u);
+                for (xb = 0; xb < 6; xb++) convrnn__vst(U + (size_t)(6 * a + xb) * ux + (size_t)cs * ld + j, u[xb]);
+            }
+        }
+}
+typedef struct {
+    const convrnn__geom *g;
+    const float *w, *bias;
+    float *dst;
+    int bwd, Cs, Cd, CsV, DH, DW, TH, TW, KB;
+    size_t ux, mx;
+} convrnn__w4p;
+/* Output panel p (channels [p NR, p NR + NR)) of tiles [t0, t0 + nb), whose transforms are at
+   V[xi * vx + (t - t0) * CsV + c]: the weights of the panel transformed block by block of source
+   channels (U, and for dx their transposed copy Wt), the GEMMs into M, and M transformed back. */
+static void convrnn__w4_panel(const convrnn__w4p *cx, const float *V, size_t vx, int t0, int nb, int p, float *U, float *M,
+                              float *Wt) {
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const convrnn__geom *g = cx->g;
+    const int Cs = cx->Cs, Cd = cx->Cd, CsV = cx->CsV, DH = cx->DH, DW = cx->DW, TH = cx->TH, TW = cx->TW, KB = cx->KB;
+    const int c0 = p * NR, wp = Cd - c0 < NR ? Cd - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+    const size_t ux = cx->ux, mx = cx->mx;
+    const ptrdiff_t zero_off[1] = { 0 };
+    int xi, mt, i, k0, c, t;
+    if (cx->bwd) {   /* Wt[tap][cs][j] = w[tap][c0 + j][cs] (the input channels of the panel in rows) */
+        int tap, j, cs;
+        for (tap = 0; tap < 9; tap++)
+            for (j = 0; j < wp; j++) {
+                const float *wr = cx->w + ((size_t)tap * g->ci + c0 + j) * g->co;
+                float *o = Wt + (size_t)tap * Cs * ld + j;
+                for (cs = 0; cs < Cs; cs++) o[(size_t)cs * ld] = wr[cs];
+            }
+    }
+    for (k0 = 0; k0 < Cs; k0 += KB) {   /* source channels in blocks: U of the block stays in cache */
+        const int kb = Cs - k0 < KB ? Cs - k0 : KB;
+        if (cx->bwd) convrnn__w4_pack(Wt + (size_t)k0 * ld, (size_t)Cs * ld, (size_t)ld, 1, kb, wp, ld, ux, U);
+        else convrnn__w4_pack(cx->w + (size_t)k0 * g->co + c0, (size_t)g->ci * g->co, (size_t)g->co, 0, kb, wp, ld, ux, U);
+        for (xi = 0; xi < 36; xi++) {   /* M[xi] (+)= V[xi] U[xi] */
+            const float *pb = U + (size_t)xi * ux;
+            for (mt = 0; mt < nb; mt += MR) {
+                const float *bs[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) {
+                    bs[i] = V + (size_t)xi * vx + (size_t)(mt + i < nb ? mt + i : mt) * CsV + k0;
+                    crow[i] = mt + i < nb ? M + (size_t)xi * mx + (size_t)(mt + i) * ld : NULL;
+                }
+                convrnn__ukr_run(nvp, nb - mt < MR ? nb - mt : MR, 1, bs, zero_off, &kb, &pb, crow, ld, k0 > 0, NULL);
+            }
+        }
+    }
+    for (t = 0; t < nb; t++) {   /* Y = A^T M A (+ bias, or added to dx) */
+        const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+        const int ny4 = DH - 4 * ty < 4 ? DH - 4 * ty : 4, nx4 = DW - 4 * tx < 4 ? DW - 4 * tx : 4;
+        for (c = 0; c < wp; c += VL) {
+            const int nn = wp - c < VL ? wp - c : VL;
+            convrnn__vf s4[4][6], m6[6], y[4];
+            int a, b2;
+            for (b2 = 0; b2 < 6; b2++) {   /* columns: s4 = A^T m */
+                for (a = 0; a < 6; a++) m6[a] = convrnn__vld(M + (size_t)(6 * a + b2) * mx + (size_t)t * ld + c);
+                convrnn__w4_at(m6, y);
+                for (a = 0; a < 4; a++) s4[a][b2] = y[a];
+            }
+            for (a = 0; a < ny4; a++) {   /* rows: (A^T m) A */
+                convrnn__w4_at(s4[a], y);
+                for (b2 = 0; b2 < nx4; b2++) {
+                    float *o = cx->dst + (((size_t)n * DH + 4 * ty + a) * DW + 4 * tx + b2) * Cd + c0 + c;
+                    convrnn__vf v = y[b2];
+                    if (cx->bwd) v = convrnn__vadd(convrnn__vldn(o, nn), v);
+                    else if (cx->bias) v = convrnn__vadd(v, convrnn__vldn(cx->bias + c0 + c, nn));
+                    convrnn__vstn(o, v, nn);
+                }
+            }
+        }
+    }
+}
+static int convrnn__sconv_wino4(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
+                                const float *bias, float *dst) {
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;
+    const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
+    const int TH = (DH + 3) / 4, TW = (DW + 3) / 4, T = g->n * TH * TW;
+    const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;   /* source row of patch row 0: 4ty - ry */
+    const int npan = (Cd + NR - 1) / NR;
+    const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const double flops = 36.0 * T * Cs * Cd;
+    const int nthr0 = flops <= CONVRNN__PAR_FLOPS || (T < 2 * CONVRNN__WINO4_TBMIN && npan < 2) ? 1 : convrnn__nthreads();
+    /* by panels: with 4 or more column panels per thread, all tiles are transformed first (shared)
+       and each task owns one panel (each thread transforms every weight only once); else each
+       task owns a block of tiles, transformed into the thread's own scratch, and all panels
+       (measured on 2 threads: 16 x 7x7 256 -> 512 1.2-1.4x faster by panels, 64 x 4x4 64 -> 64
+       1.4x faster by tiles) */
+    const int bypan = nthr0 > 1 && npan >= 4 * nthr0;
+    /* the tiles in ntb blocks of TB: at most CONVRNN__WINO4_TB; by tiles on several threads two
+       blocks per thread where blocks of CONVRNN__WINO4_TBMIN or more allow (the weights are
+       transformed once per block) */
+    const int ntb = convrnn__w4_blocks(T, CONVRNN__WINO4_TBMIN, CONVRNN__WINO4_TB, nthr0 > 1 && !bypan ? 2 * nthr0 : 1);
+    const int TB = (T + ntb - 1) / ntb, KB = Cs < CONVRNN__WINO4_KB ? Cs : CONVRNN__WINO4_KB;
+    /* strides between positions xi in V, U and M: off multiples of 4 KB (36 regions written or read
+       together would share the L1 sets) */
+    const size_t vx = convrnn__w4_str((size_t)(bypan ? T : TB) * CsV);
+    const size_t sz_v = convrnn__al((size_t)36 * vx * sizeof(float));
+    const size_t ux = convrnn__w4_str((size_t)KB * NR), mx = convrnn__w4_str((size_t)TB * NR);
+    const size_t sz_u = convrnn__al((size_t)36 * ux * sizeof(float)), sz_m = convrnn__al((size_t)36 * mx * sizeof(float));
+    const size_t sz_t = bwd ? convrnn__al((size_t)9 * Cs * NR * sizeof(float)) : 0;
+    const size_t per_thr = (bypan ? 0 : sz_v) + sz_u + sz_m + sz_t;
+    int nthr = bypan || ntb > 1 ? nthr0 : 1, task, q;   /* scratch for every thread of the region */
+    char *mem, *base;
+    convrnn__w4p cx;
+    if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
+    mem = (char *)convrnn__scratch(actx, (bypan ? sz_v : 0) + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = convrnn__al_base(mem);
+    cx.g = g; cx.w = w; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd; cx.CsV = CsV;
+    cx.DH = DH; cx.DW = DW; cx.TH = TH; cx.TW = TW; cx.KB = KB; cx.ux = ux; cx.mx = mx;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+    char *scr = base + (bypan ? sz_v : 0) + per_thr * (size_t)convrnn__tid();
+    float *V = bypan ? (float *)base : (float *)scr;
+    float *U = (float *)(scr + (bypan ? 0 : sz_v)), *M = (float *)((char *)U + sz_u), *Wt = (float *)((char *)M + sz_m);
+    if (bypan) {
+CONVRNN__OMP_FOR_STATIC
+        for (q = 0; q < T; q++) {   /* V[xi][t][c] = (B^T d B)[xi] of every tile */
+            const int n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+            const float *px[36];
+            convrnn__w4_patch(src, n, SH, SW, Cs, 4 * ty - ry, 4 * tx - rx, px);
+            convrnn__w4_in(px, Cs, V + (size_t)q * CsV, vx);
+        }
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < npan; task++) {
+            int t0;
+            for (t0 = 0; t0 < T; t0 += TB)
+                convrnn__w4_panel(&cx, V + (size_t)t0 * CsV, vx, t0, T - t0 < TB ? T - t0 : TB, task, U, M, Wt);
+        }
+    } else {
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < ntb; task++) {   /* a block of tiles claimed in turn, transformed into V */
+            const int t0 = task * TB, nb = T - t0 < TB ? T - t0 : TB;
+            int t, p;
+            for (t = 0; t < nb; t++) {
+                const int q2 = t0 + t, n = q2 / (TH * TW), ty = (q2 / TW) % TH, tx = q2 % TW;
+                const float *px[36];
+                convrnn__w4_patch(src, n, SH, SW, Cs, 4 * ty - ry, 4 * tx - rx, px);
+                convrnn__w4_in(px, Cs, V + (size_t)t * CsV, vx);
+            }
+            for (p = 0; p < npan; p++) convrnn__w4_panel(&cx, V, vx, t0, nb, p, U, M, Wt);
+        }
+    }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
 /* Weight gradient of a 3x3 stride-1 convolution with Winograd F(2x2, 3x3): with V_t = B^T d_t B
    (4x4 input patch of tile t, as the forward) and Z_t = A dY_t A^T (its 2x2 output gradient),
        dw += G^T ( sum over tiles t of Z_t (.) V_t ) G,
@@ -3518,6 +3782,139 @@ CONVRNN__OMP_FOR_STATIC
     convrnn_free(actx, mem);
     return 1;
 }
+/* Weight gradient of a 3x3 stride-1 convolution with Winograd F(4x4, 3x3), for the small maps of
+   convrnn__sconv_wino4: with V_t = B^T d_t B (6x6 input patch of tile t, as the forward) and
+   Z_t = A dY_t A^T (its 4x4 output gradient),
+       dw += G^T ( sum over tiles t of Z_t (.) V_t ) G,
+   i.e. per position xi a GEMM dU[xi][ci][co] = sum_t V[xi][t][ci] Z[xi][t][co] with 36 products
+   per tile and channel pair instead of 144. The threads first transform every tile (V and Z); then
+   a task owns one column panel of output channels: it sums dU for its columns over all tiles, in
+   ascending order, in its own scratch, and adds G^T dU G into its columns of dw. Each element of
+   dw has one writer and a fixed summation order. Returns 0 (nothing written) without scratch
+   memory. */
+CONVRNN__FINL void convrnn__w4_a(const convrnn__vf *e, convrnn__vf *z) {   /* z = A e (4 -> 6 vectors) */
+    const convrnn__vf p = convrnn__vadd(e[0], e[2]), q = convrnn__vadd(e[1], e[3]);
+    const convrnn__vf p4 = convrnn__vfma(convrnn__vset1(4.0f), e[2], e[0]);
+    const convrnn__vf q2 = convrnn__vfma(convrnn__vset1(8.0f), e[3], convrnn__vadd(e[1], e[1]));
+    z[0] = e[0];
+    z[1] = convrnn__vadd(p, q);
+    z[2] = convrnn__vsub(p, q);
+    z[3] = convrnn__vadd(p4, q2);
+    z[4] = convrnn__vsub(p4, q2);
+    z[5] = e[3];
+}
+CONVRNN__FINL void convrnn__w4_gt(const convrnn__vf *u, convrnn__vf *k) {   /* k = G^T u (6 -> 3 vectors) */
+    const convrnn__vf s12 = convrnn__vadd(u[1], u[2]), d12 = convrnn__vsub(u[1], u[2]);
+    const convrnn__vf s34 = convrnn__vadd(u[3], u[4]), d34 = convrnn__vsub(u[3], u[4]);
+    const convrnn__vf m6 = convrnn__vset1(-1.0f / 6.0f);
+    k[0] = convrnn__vfma(convrnn__vset1(1.0f / 24.0f), s34, convrnn__vfma(m6, s12, convrnn__vmul(convrnn__vset1(0.25f), u[0])));
+    k[1] = convrnn__vfma(convrnn__vset1(1.0f / 12.0f), d34, convrnn__vmul(m6, d12));
+    k[2] = convrnn__vadd(convrnn__vfma(convrnn__vset1(1.0f / 6.0f), s34, convrnn__vmul(m6, s12)), u[5]);
+}
+static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int VL = CONVRNN__VL, NR = CONVRNN__NVW * CONVRNN__VL, MR = CONVRNN__MRW, Ci = g->ci, Co = g->co;
+    const int TH = (g->oh + 3) / 4, TW = (g->ow + 3) / 4, T = g->n * TH * TW;
+    const int CiV = ((Ci + VL - 1) / VL) * VL + (((Ci + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int CoZ = ((Co + VL - 1) / VL) * VL + (((Co + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int npan = (Co + NR - 1) / NR, ntl = (Ci + MR - 1) / MR;
+    const double flops = 36.0 * T * Ci * Co;
+    const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
+    /* input channels in ncb blocks of CB (whole MR-row tiles, at most CONVRNN__W4_CBT of them) */
+    const int ncb = convrnn__w4_blocks(ntl, 1, CONVRNN__W4_CBT, nthr0 > 1 ? (4 * nthr0 + npan - 1) / npan : 1), CB = (ntl + ncb - 1) / ncb * MR;
+    const size_t vx = convrnn__w4_str((size_t)T * CiV), zx = convrnn__w4_str((size_t)T * CoZ);
+    const size_t ux = convrnn__w4_str((size_t)CB * NR);
+    const size_t sz_v = convrnn__al((size_t)36 * vx * sizeof(float)), sz_z = convrnn__al((size_t)36 * zx * sizeof(float));
+    const size_t sz_pb = convrnn__al((size_t)T * sizeof(ptrdiff_t)), per_thr = convrnn__al((size_t)36 * ux * sizeof(float));
+    int nthr = nthr0, q, task;
+    char *mem, *base;
+    float *V, *Z;
+    ptrdiff_t *pb;
+    if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
+    mem = (char *)convrnn__scratch(actx, sz_v + sz_z + sz_pb + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = convrnn__al_base(mem);
+    V = (float *)base;
+    Z = (float *)(base + sz_v);
+    pb = (ptrdiff_t *)(base + sz_v + sz_z);
+    for (q = 0; q < T; q++) pb[q] = (ptrdiff_t)q * CiV;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+    float *dU = (float *)(base + sz_v + sz_z + sz_pb + per_thr * (size_t)convrnn__tid());
+    /* V[xi][t][ci] = (B^T d B)[xi], Z[xi][t][co] = (A dY A^T)[xi] of every tile t */
+CONVRNN__OMP_FOR_STATIC
+    for (q = 0; q < T; q++) {
+        const int n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+        const int ny4 = g->oh - 4 * ty < 4 ? g->oh - 4 * ty : 4, nx4 = g->ow - 4 * tx < 4 ? g->ow - 4 * tx : 4;
+        const float *px[36];
+        int c, a, b2;
+        convrnn__w4_patch(x, n, g->h, g->w, Ci, 4 * ty - g->pt, 4 * tx - g->pl, px);
+        convrnn__w4_in(px, Ci, V + (size_t)q * CiV, vx);
+        for (c = 0; c < Co; c += VL) {
+            const int nn = Co - c < VL ? Co - c : VL;
+            convrnn__vf e[4], h[6][4], z[6];
+            for (b2 = 0; b2 < 4; b2++) {   /* columns: h = A e */
+                for (a = 0; a < 4; a++)
+                    e[a] = a < ny4 && b2 < nx4
+                        ? convrnn__vldn(dy + (((size_t)n * g->oh + 4 * ty + a) * g->ow + 4 * tx + b2) * Co + c, nn)
+                        : convrnn__vzero();
+                convrnn__w4_a(e, z);
+                for (a = 0; a < 6; a++) h[a][b2] = z[a];
+            }
+            for (a = 0; a < 6; a++) {   /* rows: (A e) A^T */
+                convrnn__w4_a(h[a], z);
+                for (b2 = 0; b2 < 6; b2++) convrnn__vst(Z + (size_t)(6 * a + b2) * zx + (size_t)q * CoZ + c, z[b2]);
+            }
+        }
+    }
+    /* a task per column panel of output channels and block of input channels: dU over all tiles,
+       then dw += G^T dU G */
+CONVRNN__OMP_FOR_DYN
+    for (task = 0; task < npan * ncb; task++) {
+        const int p = task / ncb, c0 = p * NR, wp = Co - c0 < NR ? Co - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+        const int cb0 = task % ncb * CB;
+        int xi, ci0, i;
+        if (cb0 < Ci) {   /* the block's dU stays in cache */
+            const int cb = Ci - cb0 < CB ? Ci - cb0 : CB;
+            int ci;
+            for (xi = 0; xi < 36; xi++) {
+                memset(dU + (size_t)xi * ux, 0, (size_t)cb * ld * sizeof(float));
+                for (ci0 = cb0; ci0 < cb0 + cb; ci0 += MR) {
+                    const int mrv = cb0 + cb - ci0 < MR ? cb0 + cb - ci0 : MR;
+                    ptrdiff_t o[CONVRNN__MRMAX];
+                    float *crow[CONVRNN__MRMAX];
+                    for (i = 0; i < MR; i++) {
+                        o[i] = ci0 + (i < mrv ? i : 0);
+                        crow[i] = i < mrv ? dU + (size_t)xi * ux + (size_t)(ci0 - cb0 + i) * ld : NULL;
+                    }
+                    convrnn__ukr_bo(MR, nvp, T, V + (size_t)xi * vx, pb, o, Z + (size_t)xi * zx + c0, CoZ, crow, ld);
+                }
+            }
+            for (ci = cb0; ci < cb0 + cb; ci++) {
+                int c, a, b2;
+                for (c = 0; c < wp; c += VL) {
+                    const int nn = wp - c < VL ? wp - c : VL;
+                    convrnn__vf u6[6], k3[3], t3[3][6];
+                    for (b2 = 0; b2 < 6; b2++) {   /* columns: t3 = G^T u */
+                        for (a = 0; a < 6; a++) u6[a] = convrnn__vld(dU + (size_t)(6 * a + b2) * ux + (size_t)(ci - cb0) * ld + c);
+                        convrnn__w4_gt(u6, k3);
+                        for (a = 0; a < 3; a++) t3[a][b2] = k3[a];
+                    }
+                    for (a = 0; a < 3; a++) {   /* rows: (G^T u) G */
+                        convrnn__w4_gt(t3[a], k3);
+                        for (b2 = 0; b2 < 3; b2++) {
+                            float *o = dw + ((size_t)(3 * a + b2) * Ci + ci) * Co + c0 + c;
+                            convrnn__vstn(o, convrnn__vadd(convrnn__vldn(o, nn), k3[b2]), nn);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
 
 /* Backward-filter on a zero-padded copy of x (pad row = iy + pt, as the forward): filter row
    r = tap*ci + c of pixel q reads pad[base(q) + ro[r]], ro[r] = (ky*PW + kx)*ci + c, so no
@@ -4933,12 +5330,20 @@ static int convrnn__wino_bwf_ok(const convrnn__geom *g) {
            (g->oh * g->ow >= CONVRNN__WINO_MIN_HW || (double)g->ci * g->co >= 32768.0 ||
             (g->ci >= 64 && g->oh % 2 == 0 && g->ow % 2 == 0));
 }
+/* 3x3 stride 1 on maps below CONVRNN__WINO_MIN_HW pixels with enough channels: Winograd F(4x4,3x3)
+   (forward, input gradient and weight gradient; the choice depends on the geometry alone, so the
+   bits do not depend on the thread count) */
+static int convrnn__wino4_ok(const convrnn__geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO4_MIN_C && g->co >= CONVRNN__WINO4_MIN_C &&
+           g->oh * g->ow < CONVRNN__WINO_MIN_HW;
+}
 #else
 #define CONVRNN__VEC(t) 0
 #endif
 static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
                                   const convrnn_real *b, convrnn_real *y) {
 #ifdef CONVRNN__SIMD
+    if (CONVRNN__VEC(t) && convrnn__wino4_ok(g) && convrnn__sconv_wino4(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->co <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->ci >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 0, x, w, b, y)) return;
@@ -4959,6 +5364,7 @@ static void convrnn__conv_bwd_dx(convrnn_tape *t, const convrnn__geom *g, const 
     if (CONVRNN__VEC(t)) {
         if (dx && g->s > 1 && convrnn__sconv_bwd_col(t->alloc_ctx, g, w, dy, dx)) dx = NULL;
         if (dx && g->s > 1 && convrnn__sconv_bwd_phase(t, g, w, dy, dx)) dx = NULL;
+        if (dx && convrnn__wino4_ok(g) && convrnn__sconv_wino4(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->ci <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->co >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
@@ -4972,6 +5378,7 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
                                  convrnn_real *dw, convrnn_real *db) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
+        if (dw && convrnn__wino4_ok(g) && convrnn__sconv_bwf_wino4(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }

@@ -7,7 +7,11 @@
    per element, with the tolerances stated at each group:
      reductions (conv, dense, pooling, norms, cells): atol 2e-6, rtol 1e-4
      elementwise ops with transcendental functions:   atol 1e-6, rtol 1e-5
-   (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh). Then
+     convolutions that run Winograd F(4x4, 3x3) (3x3 stride 1, 32+ channels on both sides, maps
+     under 196 pixels), and the cells made of them:   atol 3e-5, rtol 1e-4
+   (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh; F(4x4,
+   3x3) scales the rounding of its 36 products by its transforms' constants, up to 8 and 5:
+   test_wino4_accuracy measures it against a double-precision reference). Then
    the SIMD path is run with 1 and 2 OpenMP threads and must agree bitwise. In builds without a SIMD
    path (no -mavx2 -mfma / -mavx512f / NEON, or CONVRNN_USE_DOUBLE) both runs use the reference
    kernels and the comparisons hold trivially. */
@@ -20,6 +24,9 @@
 #define ATOL_RED 2e-6
 #define RTOL_RED 1e-4
 #define ATOL_EW 1e-6
+#define ATOL_W4 3e-5
+/* a 3x3 stride-1 convolution that runs Winograd F(4x4, 3x3) in SIMD builds */
+static int runs_w4(int k, int s, int ci, int co, int oh, int ow) { return k == 3 && s == 1 && ci >= 32 && co >= 32 && oh * ow < 196; }
 #define RTOL_EW 1e-5
 
 static void set_threads(int n) {
@@ -291,12 +298,21 @@ static void test_conv(void) {
         { 2, 7, 7, 128, 256, 3, 1, 0, 1, 2 },   /* Winograd weight gradient on a small map; and 3 threads,
                                                    whose shares of its 32 tasks meet inside a position */
         { 4, 4, 4, 64, 64, 3, 1, 0, 1, 2 },      /* Winograd weight gradient of a 4x4 map (every tile on the border) */
+        /* with >= 32 channels on maps under 196 pixels the three run Winograd F(4x4,3x3) (the two
+           above too): several blocks of tiles and a last panel of 8 columns; VALID; odd sizes
+           (partial tiles) and channel tails; source channels in blocks of 128 and 32 */
+        { 20, 7, 7, 32, 40, 3, 1, 0, 1, 2 },
+        { 3, 9, 9, 40, 36, 3, 1, 1, 1, 1 },
+        { 2, 5, 7, 33, 34, 3, 1, 0, 0, 1 },
+        { 2, 6, 6, 160, 48, 3, 1, 1, 1, 1 },
+        { 17, 7, 7, 32, 256, 3, 1, 0, 1, 1 },   /* forward by panels on 2 threads (AVX-512), 64 + 4 tiles */
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         const int *q = cs[i];
         char *name = (char *)malloc(96);
-        op_case c = mk(name, b_conv, ATOL_RED, RTOL_RED);
+        const int oh = q[7] ? q[1] - q[5] + 1 : q[1], ow = q[7] ? q[2] - q[5] + 1 : q[2];
+        op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4], oh, ow) ? ATOL_W4 : ATOL_RED, RTOL_RED);
         snprintf(name, 96, "conv2d n%d %dx%d %d->%d k%d s%d %s%s", q[0], q[1], q[2], q[3], q[4], q[5], q[6],
                  q[7] ? "valid" : "same", q[8] ? " bias" : "");
         add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
@@ -541,6 +557,9 @@ static void cell_case(const char *name, const convrnn_cell_config *cfg, int H, i
     convrnn_cell cell;
     cell_out s, v;
     double r;
+    /* cells of 32+ input and state channels on maps under 196 pixels run their 3x3 convolutions in
+       Winograd F(4x4, 3x3) */
+    const double atol = H * H < 196 && C >= 32 ? ATOL_W4 : ATOL_RED;
     int i;
     convrnn_params_init_empty(&ps);
     CHECKF(convrnn_cell_create(&cell, cfg, "simd/", H, H, C, cr, cf, &ps) == CONVRNN_OK, "%s: %s", name, ps.err.msg);
@@ -555,14 +574,14 @@ static void cell_case(const char *name, const convrnn_cell_config *cfg, int H, i
     cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_SCALAR, &s);
     cell_run(&cell, &ps, T, N, CONVRNN_BACKEND_AUTO, &v);
     CHECKF(s.nout == v.nout && s.ngrad == v.ngrad && s.ngin == v.ngin, "%s: sizes", name);
-    r = close_ratio(v.out, s.out, s.nout, ATOL_RED, RTOL_RED);
+    r = close_ratio(v.out, s.out, s.nout, atol, RTOL_RED);
     if (r > g_worst) g_worst = r;
     CHECKF(r <= 1, "%s: outputs differ from the scalar kernels (error/tolerance %.3g)", name, r);
-    r = close_ratio(v.gin, s.gin, s.ngin, ATOL_RED, RTOL_RED);
+    r = close_ratio(v.gin, s.gin, s.ngin, atol, RTOL_RED);
     if (r > g_worst) g_worst = r;
     CHECKF(r <= 1, "%s: input gradients differ (error/tolerance %.3g)", name, r);
     for (i = 0; i < ps.count; i++) {   /* per parameter, so each gets its own magnitude scale */
-        r = close_ratio(v.grads + ps.info[i].offset, s.grads + ps.info[i].offset, ps.info[i].size, ATOL_RED, RTOL_RED);
+        r = close_ratio(v.grads + ps.info[i].offset, s.grads + ps.info[i].offset, ps.info[i].size, atol, RTOL_RED);
         if (r > g_worst) g_worst = r;
         CHECKF(r <= 1, "%s: gradient of %s differs (error/tolerance %.3g)", name, ps.info[i].name, r);
     }
@@ -618,6 +637,72 @@ static void test_cells(void) {
     c = convrnn_cell_config_default(CONVRNN_CELL_RGC, 32);
     c.rgc = convrnn_rgc_shallow_config();
     cell_case("rgc shallow 7x7x32 (threads)", &c, 7, 32, 32, 0, 1);
+}
+
+/* Winograd F(4x4, 3x3) against a double-precision direct convolution, on BaseNet's conv5 layer
+   (7x7, 256 -> 512; 2 samples): the output, the input gradient and the weight gradient each within
+   ATOL_W4 x max|exact| (measured on AVX-512, 16 samples: 1.1e-5, 1.3e-5, 3e-6; the direct float
+   kernels: 2e-6, 5e-7, 1.2e-6) */
+static void test_wino4_accuracy(void) {
+#ifdef CONVRNN__SIMD
+    const int n = 2, h = 7, ci = 256, co = 512;
+    const size_t nx = (size_t)n * h * h * ci, nw = (size_t)9 * ci * co, ny = (size_t)n * h * h * co;
+    float *x = (float *)malloc(nx * sizeof(float)), *w = (float *)malloc(nw * sizeof(float));
+    float *dy = (float *)malloc(ny * sizeof(float)), *y = (float *)malloc(ny * sizeof(float));
+    float *dx = (float *)calloc(nx, sizeof(float)), *dw = (float *)calloc(nw, sizeof(float));
+    double *ye = (double *)calloc(ny, sizeof(double)), *dxe = (double *)calloc(nx, sizeof(double));
+    double *dwe = (double *)calloc(nw, sizeof(double));
+    const float *got[3];
+    const double *ex[3];
+    const size_t cnt[3] = { ny, nx, nw };
+    static const char *what[3] = { "output", "input gradient", "weight gradient" };
+    convrnn_tape t;
+    convrnn__geom g;
+    convrnn_rng rng;
+    size_t i;
+    int k, b, oy, ox, ky, kx, c, o;
+    convrnn_rng_seed(&rng, 4);
+    for (i = 0; i < nx; i++) x[i] = (float)convrnn_rng_normal(&rng);
+    for (i = 0; i < nw; i++) w[i] = (float)(convrnn_rng_normal(&rng) / 48.0);
+    for (i = 0; i < ny; i++) dy[i] = (float)convrnn_rng_normal(&rng);
+    memset(&g, 0, sizeof g);
+    g.n = n; g.h = g.w = g.oh = g.ow = h; g.ci = ci; g.co = co; g.kh = g.kw = 3; g.s = 1; g.pt = g.pl = 1;
+    CHECK(convrnn__wino4_ok(&g));
+    convrnn_tape_init(&t, 1);
+    convrnn__conv_fwd_any(&t, &g, x, w, NULL, y);
+    convrnn__conv_bwd_any(&t, &g, x, w, dy, dx, dw, NULL);
+    convrnn_tape_free(&t);
+    for (b = 0; b < n; b++)   /* the exact sums, in double */
+        for (oy = 0; oy < h; oy++)
+            for (ox = 0; ox < h; ox++)
+                for (ky = 0; ky < 3; ky++)
+                    for (kx = 0; kx < 3; kx++) {
+                        const int iy = oy - 1 + ky, ix = ox - 1 + kx;
+                        const size_t px = ((size_t)b * h + iy) * h + ix, po = ((size_t)b * h + oy) * h + ox;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= h) continue;
+                        for (c = 0; c < ci; c++) {
+                            const float *wr = w + ((size_t)(ky * 3 + kx) * ci + c) * co;
+                            const double xv = x[px * ci + c];
+                            double acc = 0;
+                            for (o = 0; o < co; o++) {
+                                ye[po * co + o] += xv * wr[o];
+                                acc += (double)wr[o] * dy[po * co + o];
+                                dwe[((size_t)(ky * 3 + kx) * ci + c) * co + o] += xv * dy[po * co + o];
+                            }
+                            dxe[px * ci + c] += acc;
+                        }
+                    }
+    got[0] = y; got[1] = dx; got[2] = dw;
+    ex[0] = ye; ex[1] = dxe; ex[2] = dwe;
+    for (k = 0; k < 3; k++) {
+        double m = 0, e = 0;
+        for (i = 0; i < cnt[k]; i++) if (fabs(ex[k][i]) > m) m = fabs(ex[k][i]);
+        for (i = 0; i < cnt[k]; i++) if (fabs(got[k][i] - ex[k][i]) > e) e = fabs(got[k][i] - ex[k][i]);
+        printf("simd: Winograd F(4x4,3x3) 7x7 256->512 %s: max error %.2g x max|exact|\n", what[k], e / m);
+        CHECKF(m > 0 && e <= ATOL_W4 * m, "Winograd F(4x4,3x3) %s: error %.3g x max|exact| (bound %g)", what[k], e / m, ATOL_W4);
+    }
+    free(x); free(w); free(dy); free(y); free(dx); free(dw); free(ye); free(dxe); free(dwe);
+#endif
 }
 
 /* Max pooling with many ties and some NaNs: the SIMD kernels (2x2 windows take a pairwise tree)
@@ -685,6 +770,7 @@ int main(void) {
     test_pool_norm();
     test_pool_ties();
     test_cells();
+    test_wino4_accuracy();
     printf("simd: largest error/tolerance ratio %.3g\n", g_worst);
     return TEST_END("simd");
 }
