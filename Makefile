@@ -48,6 +48,7 @@ test-cxx: | $(BUILD)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -I. -fsyntax-only tests/compile_check.c
 	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_STATIC -I. -c tests/compile_check.c -o $(BUILD)/cc_static.o
 	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_USE_DOUBLE -I. -c tests/compile_check.c -o $(BUILD)/cc_double.o
+	$(CC) -std=c99 -Wall -Wextra -Werror -mavx2 -mfma -DCONVRNN_NO_WINO4 -I. -c tests/compile_check.c -o $(BUILD)/cc_nowino4.o
 
 native:
 	$(MAKE) all test ARCH="-march=native" BUILD=build-native

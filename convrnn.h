@@ -21,6 +21,9 @@
                              the object that allocates (convrnn_tape.alloc_ctx etc.); defaults ignore it
      CONVRNN_ASSERT(x)       programmer-invariant check (default: assert from <assert.h>)
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
+     CONVRNN_NO_WINO4        no Winograd F(4x4,3x3) (3x3 stride-1 layers on maps under 196 pixels
+                             with 32+ channels): the direct kernels instead, slower, closer to the
+                             exact sums (rounding: see "Rounding" in [IMPL-SIMD])
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
      CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch, with NaN
@@ -1644,6 +1647,9 @@ CONVRNNDEF const char *convrnn_build_info(void) {
 #else
         " CUDA=0"
 #endif
+#ifdef CONVRNN_NO_WINO4
+        " WINO4=0"
+#endif
 #ifdef CONVRNN_USE_DOUBLE
         " REAL=double";
 #else
@@ -1736,6 +1742,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    (its rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each
    into a zeroed block added to its places in dx; the indirect kernel below is the fallback.
    Forward and bwd-data take the first kernel that applies:
+     Winograd F(4x4,3x3)  3x3 stride 1, 32+ channels on both sides, maps under 196 pixels (4x fewer
+                          products; the weights transformed by each task for its column panel,
+                          block by block of 128 source channels, into its own scratch);
      Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels (the
                           tiles' 4x4 patches read in place, zeros off the map);
      pixels in lanes      at most VL/2 destination channels, stride 1: a planar padded copy, and
@@ -1754,7 +1763,14 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    group runs, a burst per tile or one line every 2-8 steps of the kernel's inner loop, 6-18%
    slower; the readout's full panels read in place from w (rows 4000 bytes apart) instead of
    packed, 13-19% slower.)
-   bwd-filter: Winograd (x and dy read in place), or offsets into a zero-padded copy of x with dy
+   Rounding: Winograd F(4x4,3x3)'s transforms multiply by constants up to 8 (A) and 5 (B), so its
+   results are further from the exact sums than the other kernels': on BaseNet's conv5 (7x7,
+   256 -> 512) 0.9-1.5e-5 x the largest value against a double-precision reference (output, input
+   gradient), where the direct float sums are 0.5-2e-6 (tests/test_simd.c checks 3e-5). Build with
+   CONVRNN_NO_WINO4 to run those layers on the direct kernels instead (slower: BaseNet's conv5
+   1.5-1.8x, the laptop models' 4x4 and 7x7 layers with 32+ channels 1.3-1.8x on one thread).
+   bwd-filter: Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
+   when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets into a zero-padded copy of x with dy
    read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
    MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
    only that keeps a tile within one tap), pixel chunks of KC, 2 KC when co fits in one vector
@@ -1776,9 +1792,18 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    making each row of the padded copy just before the first block that reads it. Claiming in turn
    rather than taking one fixed share each stays within 3% on an idle machine and lets a core
    slowed by other work take fewer chunks (measured with a busy loop sharing one of two cores:
-   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd weight gradient
-   splits its 16 transform positions: each thread transforms every tile for its own positions
-   only, so the transformed tiles it multiplies never come from another core.
+   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd F(2x2,3x3) weight
+   gradient splits its 16 transform positions: each thread transforms every tile for its own
+   positions only, so the transformed tiles it multiplies never come from another core. Winograd
+   F(4x4,3x3) forward and bwd-data: tasks own blocks of tiles (transformed into the thread's own
+   scratch, all column panels), or, on several threads with 4+ column panels per thread, the
+   threads first transform every tile into a shared block and a task owns one panel (each weight
+   then transformed once; measured on two threads, 16 x 7x7 256 -> 512 1.2-1.4x faster so, 64 x
+   4x4 64 -> 64 1.4x faster by tiles). Its weight gradient: the threads transform every tile, then
+   a task owns a column panel and a block of input channels, summed over all tiles (on two
+   threads alone, without the concurrent input gradient, this is 1.4x slower than the direct
+   kernel for 32 -> 32 on 7x7, where the tiles read from the other core cost more than the
+   products saved).
    Determinism: each output element is computed by exactly one task, which sums its reduction
    dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
    split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
@@ -5334,8 +5359,13 @@ static int convrnn__wino_bwf_ok(const convrnn__geom *g) {
    (forward, input gradient and weight gradient; the choice depends on the geometry alone, so the
    bits do not depend on the thread count) */
 static int convrnn__wino4_ok(const convrnn__geom *g) {
+#ifdef CONVRNN_NO_WINO4
+    (void)g;
+    return 0;
+#else
     return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO4_MIN_C && g->co >= CONVRNN__WINO4_MIN_C &&
            g->oh * g->ow < CONVRNN__WINO_MIN_HW;
+#endif
 }
 #else
 #define CONVRNN__VEC(t) 0

@@ -644,7 +644,7 @@ static void test_cells(void) {
    ATOL_W4 x max|exact| (measured on AVX-512, 16 samples: 1.1e-5, 1.3e-5, 3e-6; the direct float
    kernels: 2e-6, 5e-7, 1.2e-6) */
 static void test_wino4_accuracy(void) {
-#ifdef CONVRNN__SIMD
+#if defined(CONVRNN__SIMD) && !defined(CONVRNN_NO_WINO4)
     const int n = 2, h = 7, ci = 256, co = 512;
     const size_t nx = (size_t)n * h * h * ci, nw = (size_t)9 * ci * co, ny = (size_t)n * h * h * co;
     float *x = (float *)malloc(nx * sizeof(float)), *w = (float *)malloc(nw * sizeof(float));
