@@ -1770,10 +1770,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    CONVRNN_NO_WINO4 to run those layers on the direct kernels instead (slower: BaseNet's conv5
    1.5-1.8x, the laptop models' 4x4 and 7x7 layers with 32+ channels 1.3-1.8x on one thread).
    bwd-filter: Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
-   when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets into a zero-padded copy of x with dy
-   read in place: tiles of MRP rows (tap, ci) x NVP vectors of co (AVX-512 with 4+ vectors of co:
-   MRW x NVW, 6 x 4, for fewer broadcasts per product; one vector of co: 2 MRP rows, or MRP when
-   only that keeps a tile within one tap), pixel chunks of KC, 2 KC when co fits in one vector
+   when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets
+   into a zero-padded copy of x with dy read in place: tiles of MRP rows (tap, ci) x NVP vectors
+   of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for fewer broadcasts per product; one
+   vector of co: 2 MRP rows, or MRP when only that keeps a tile within one tap), pixel chunks of
+   KC, 2 KC when co fits in one vector
    (the last takes the rest, up to twice that, so a small map is one chunk and dw is read and
    written once); on AVX-512 with pixel ranges and 8-32 outputs in rows of 8, a transposed form
    (8 output channels broadcast from dy x up to 3 vectors of filter rows); the chunk's dy panel
@@ -1795,15 +1796,12 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd F(2x2,3x3) weight
    gradient splits its 16 transform positions: each thread transforms every tile for its own
    positions only, so the transformed tiles it multiplies never come from another core. Winograd
-   F(4x4,3x3) forward and bwd-data: tasks own blocks of tiles (transformed into the thread's own
-   scratch, all column panels), or, on several threads with 4+ column panels per thread, the
-   threads first transform every tile into a shared block and a task owns one panel (each weight
-   then transformed once; measured on two threads, 16 x 7x7 256 -> 512 1.2-1.4x faster so, 64 x
-   4x4 64 -> 64 1.4x faster by tiles). Its weight gradient: the threads transform every tile, then
-   a task owns a column panel and a block of input channels, summed over all tiles (on two
-   threads alone, without the concurrent input gradient, this is 1.4x slower than the direct
-   kernel for 32 -> 32 on 7x7, where the tiles read from the other core cost more than the
-   products saved).
+   F(4x4,3x3) forward and bwd-data: tasks own blocks of tiles, transformed into the thread's own
+   scratch and run through every column panel (each block transforms the weights again: on two
+   threads that beat a shared transform of every tile with a task per panel, which transforms
+   each weight once, by 1.26x on BaseNet's conv5). Its weight gradient: the threads transform
+   every tile into a shared block, then a task owns a column panel and a block of input channels,
+   summed over all tiles (on two threads the backward pair runs it on one thread).
    Determinism: each output element is computed by exactly one task, which sums its reduction
    dimension in a fixed order (taps then channels; pixel chunks in ascending order) whatever the
    split of the elements; a reduction cut into ranges for parallelism (the weight gradient's pixel
@@ -2383,12 +2381,9 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
                                               16, 16 -> 16 no faster on one thread, slower on two) */
 #define CONVRNN__WINO4_TB 64               /* tiles per block of an F(4x4, 3x3) task: at most this many, */
 #define CONVRNN__WINO4_TBMIN 32            /* and at least this many for the blocks of several threads */
-#ifndef CONVRNN__W4_CBT
-#define CONVRNN__W4_CBT 8
-#endif
-#ifndef CONVRNN__WINO4_KB
-#define CONVRNN__WINO4_KB 128
-#endif
+#define CONVRNN__WINO4_KB 128              /* its source channels per block of transformed weights
+                                              (measured on 7x7 256 -> 512: 32 and 64 slower) */
+#define CONVRNN__WINO4_CBT 8               /* its weight gradient: row tiles per block of input channels */
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
@@ -3420,14 +3415,15 @@ CONVRNN__OMP_FOR_DYN
        A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
    i.e. 36 GEMMs (one per transform position xi) of [tiles x Cs] x [Cs x Cd]: 36 products per tile
    and channel pair instead of 144 (4x fewer). On small maps the tiles are few (4 per sample on 7x7)
-   and the transformed weights (36 Cs Cd floats) dwarf them, so the work is split by output
-   channels: first the threads transform every tile (V[xi][t][c]), then a task owns one column
-   panel of output channels: it transforms the weights of its channels into its own scratch (U),
-   runs the 36 GEMMs for a block of tiles into M, and transforms M back into its channels of the
-   block's pixels, block after block. Each output element has one writer and a fixed summation
-   order. Rounding: the transforms' constants (up to 8 in A, 5 in B) make the error larger than
-   F(2x2, 3x3)'s; see CONVRNN__WINO4_MIN_C for where it is used. Returns 0 (nothing written)
-   without scratch memory. */
+   and the transformed weights (36 Cs Cd floats, 4x the kernel) dwarf them, so they are never
+   stored whole: for one column panel of output channels and a block of tiles
+   (convrnn__w4_panel) the weights of the panel are transformed block by block of source channels
+   into scratch that stays in cache (U), the 36 GEMMs add each block into M, and M is transformed
+   back into the panel's channels of the block's pixels. A task owns a block of tiles, transformed
+   into the thread's own scratch (V[xi][t][c]), and runs it through every panel. Each output
+   element has one writer and a fixed summation order.
+   Rounding: the transforms' constants (up to 8 in A, 5 in B) make the error larger than the other
+   kernels' (see "Rounding" in [IMPL-SIMD]). Returns 0 (nothing written) without scratch memory. */
 CONVRNN__FINL void convrnn__w4_bt(const convrnn__vf *d, convrnn__vf *r) {   /* r = B^T d (6 vectors) */
     const convrnn__vf c4 = convrnn__vset1(4.0f), c5 = convrnn__vset1(-5.0f), c2 = convrnn__vset1(2.0f);
     const convrnn__vf a13 = convrnn__vsub(d[1], d[3]), b42 = convrnn__vsub(d[4], d[2]);
@@ -3598,67 +3594,47 @@ static int convrnn__sconv_wino4(void *actx, const convrnn__geom *g, int bwd, con
     const int npan = (Cd + NR - 1) / NR;
     const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
     const double flops = 36.0 * T * Cs * Cd;
-    const int nthr0 = flops <= CONVRNN__PAR_FLOPS || (T < 2 * CONVRNN__WINO4_TBMIN && npan < 2) ? 1 : convrnn__nthreads();
-    /* by panels: with 4 or more column panels per thread, all tiles are transformed first (shared)
-       and each task owns one panel (each thread transforms every weight only once); else each
-       task owns a block of tiles, transformed into the thread's own scratch, and all panels
-       (measured on 2 threads: 16 x 7x7 256 -> 512 1.2-1.4x faster by panels, 64 x 4x4 64 -> 64
-       1.4x faster by tiles) */
-    const int bypan = nthr0 > 1 && npan >= 4 * nthr0;
-    /* the tiles in ntb blocks of TB: at most CONVRNN__WINO4_TB; by tiles on several threads two
-       blocks per thread where blocks of CONVRNN__WINO4_TBMIN or more allow (the weights are
-       transformed once per block) */
-    const int ntb = convrnn__w4_blocks(T, CONVRNN__WINO4_TBMIN, CONVRNN__WINO4_TB, nthr0 > 1 && !bypan ? 2 * nthr0 : 1);
+    const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
+    /* a task per block of tiles, transformed into the thread's own scratch and run through every
+       column panel: the tiles in ntb blocks of TB, at most CONVRNN__WINO4_TB; on several threads
+       two blocks per thread where blocks of CONVRNN__WINO4_TBMIN or more allow (the weights are
+       transformed once per block). (Measured on two threads, BaseNet's conv5: a shared block of
+       every tile's transform and a task per panel, each weight transformed once, was 1.26x slower
+       in the forward.) */
+    const int ntb = convrnn__w4_blocks(T, CONVRNN__WINO4_TBMIN, CONVRNN__WINO4_TB, nthr0 > 1 ? 2 * nthr0 : 1);
     const int TB = (T + ntb - 1) / ntb, KB = Cs < CONVRNN__WINO4_KB ? Cs : CONVRNN__WINO4_KB;
     /* strides between positions xi in V, U and M: off multiples of 4 KB (36 regions written or read
        together would share the L1 sets) */
-    const size_t vx = convrnn__w4_str((size_t)(bypan ? T : TB) * CsV);
+    const size_t vx = convrnn__w4_str((size_t)TB * CsV);
     const size_t sz_v = convrnn__al((size_t)36 * vx * sizeof(float));
     const size_t ux = convrnn__w4_str((size_t)KB * NR), mx = convrnn__w4_str((size_t)TB * NR);
     const size_t sz_u = convrnn__al((size_t)36 * ux * sizeof(float)), sz_m = convrnn__al((size_t)36 * mx * sizeof(float));
     const size_t sz_t = bwd ? convrnn__al((size_t)9 * Cs * NR * sizeof(float)) : 0;
-    const size_t per_thr = (bypan ? 0 : sz_v) + sz_u + sz_m + sz_t;
-    int nthr = bypan || ntb > 1 ? nthr0 : 1, task, q;   /* scratch for every thread of the region */
+    const size_t per_thr = sz_v + sz_u + sz_m + sz_t;
+    int nthr = ntb > 1 ? nthr0 : 1, task;   /* scratch for every thread of the region */
     char *mem, *base;
     convrnn__w4p cx;
     if (g->kh != 3 || g->kw != 3 || g->s != 1) return 0;
-    mem = (char *)convrnn__scratch(actx, (bypan ? sz_v : 0) + per_thr * (size_t)nthr + 64);
+    mem = (char *)convrnn__scratch(actx, per_thr * (size_t)nthr + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
     cx.g = g; cx.w = w; cx.bias = bias; cx.dst = dst; cx.bwd = bwd; cx.Cs = Cs; cx.Cd = Cd; cx.CsV = CsV;
     cx.DH = DH; cx.DW = DW; cx.TH = TH; cx.TW = TW; cx.KB = KB; cx.ux = ux; cx.mx = mx;
 CONVRNN__OMP_REGION(nthr > 1)
     {
-    char *scr = base + (bypan ? sz_v : 0) + per_thr * (size_t)convrnn__tid();
-    float *V = bypan ? (float *)base : (float *)scr;
-    float *U = (float *)(scr + (bypan ? 0 : sz_v)), *M = (float *)((char *)U + sz_u), *Wt = (float *)((char *)M + sz_m);
-    if (bypan) {
-CONVRNN__OMP_FOR_STATIC
-        for (q = 0; q < T; q++) {   /* V[xi][t][c] = (B^T d B)[xi] of every tile */
-            const int n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
+    char *scr = base + per_thr * (size_t)convrnn__tid();
+    float *V = (float *)scr, *U = (float *)(scr + sz_v), *M = (float *)(scr + sz_v + sz_u), *Wt = (float *)(scr + sz_v + sz_u + sz_m);
+CONVRNN__OMP_FOR_DYN
+    for (task = 0; task < ntb; task++) {   /* a block of tiles claimed in turn, transformed into V */
+        const int t0 = task * TB, nb = T - t0 < TB ? T - t0 : TB;
+        int t, p;
+        for (t = 0; t < nb; t++) {
+            const int q = t0 + t, n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
             const float *px[36];
             convrnn__w4_patch(src, n, SH, SW, Cs, 4 * ty - ry, 4 * tx - rx, px);
-            convrnn__w4_in(px, Cs, V + (size_t)q * CsV, vx);
+            convrnn__w4_in(px, Cs, V + (size_t)t * CsV, vx);
         }
-CONVRNN__OMP_FOR_DYN
-        for (task = 0; task < npan; task++) {
-            int t0;
-            for (t0 = 0; t0 < T; t0 += TB)
-                convrnn__w4_panel(&cx, V + (size_t)t0 * CsV, vx, t0, T - t0 < TB ? T - t0 : TB, task, U, M, Wt);
-        }
-    } else {
-CONVRNN__OMP_FOR_DYN
-        for (task = 0; task < ntb; task++) {   /* a block of tiles claimed in turn, transformed into V */
-            const int t0 = task * TB, nb = T - t0 < TB ? T - t0 : TB;
-            int t, p;
-            for (t = 0; t < nb; t++) {
-                const int q2 = t0 + t, n = q2 / (TH * TW), ty = (q2 / TW) % TH, tx = q2 % TW;
-                const float *px[36];
-                convrnn__w4_patch(src, n, SH, SW, Cs, 4 * ty - ry, 4 * tx - rx, px);
-                convrnn__w4_in(px, Cs, V + (size_t)t * CsV, vx);
-            }
-            for (p = 0; p < npan; p++) convrnn__w4_panel(&cx, V, vx, t0, nb, p, U, M, Wt);
-        }
+        for (p = 0; p < npan; p++) convrnn__w4_panel(&cx, V, vx, t0, nb, p, U, M, Wt);
     }
     }
     convrnn_free(actx, mem);
@@ -3844,8 +3820,8 @@ static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const fl
     const int npan = (Co + NR - 1) / NR, ntl = (Ci + MR - 1) / MR;
     const double flops = 36.0 * T * Ci * Co;
     const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
-    /* input channels in ncb blocks of CB (whole MR-row tiles, at most CONVRNN__W4_CBT of them) */
-    const int ncb = convrnn__w4_blocks(ntl, 1, CONVRNN__W4_CBT, nthr0 > 1 ? (4 * nthr0 + npan - 1) / npan : 1), CB = (ntl + ncb - 1) / ncb * MR;
+    /* input channels in ncb blocks of CB (whole MR-row tiles, at most CONVRNN__WINO4_CBT of them) */
+    const int ncb = convrnn__w4_blocks(ntl, 1, CONVRNN__WINO4_CBT, nthr0 > 1 ? (4 * nthr0 + npan - 1) / npan : 1), CB = (ntl + ncb - 1) / ncb * MR;
     const size_t vx = convrnn__w4_str((size_t)T * CiV), zx = convrnn__w4_str((size_t)T * CoZ);
     const size_t ux = convrnn__w4_str((size_t)CB * NR);
     const size_t sz_v = convrnn__al((size_t)36 * vx * sizeof(float)), sz_z = convrnn__al((size_t)36 * zx * sizeof(float));
