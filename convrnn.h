@@ -1767,8 +1767,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    results are further from the exact sums than the other kernels': on BaseNet's conv5 (7x7,
    256 -> 512) 0.9-1.5e-5 x the largest value against a double-precision reference (output, input
    gradient), where the direct float sums are 0.5-2e-6 (tests/test_simd.c checks 3e-5). Build with
-   CONVRNN_NO_WINO4 to run those layers on the direct kernels instead (slower: BaseNet's conv5
-   1.5-1.8x, the laptop models' 4x4 and 7x7 layers with 32+ channels 1.3-1.8x on one thread).
+   CONVRNN_NO_WINO4 to run those layers on the direct kernels instead (slower, forward + backward:
+   BaseNet's conv5 1.6x on one thread and 1.45x on two, the laptop models' 4x4 and 7x7 layers with
+   32+ channels 1.4-1.8x and 1.15-1.55x).
    bwd-filter: Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
    when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets
    into a zero-padded copy of x with dy read in place: tiles of MRP rows (tap, ci) x NVP vectors
