@@ -2384,7 +2384,8 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__WINO4_TBMIN 32            /* and at least this many for the blocks of several threads */
 #define CONVRNN__WINO4_KB 128              /* its source channels per block of transformed weights
                                               (measured on 7x7 256 -> 512: 32 and 64 slower) */
-#define CONVRNN__WINO4_CBT 8               /* its weight gradient: row tiles per block of input channels */
+#define CONVRNN__WINO4_CBT 8               /* its weight gradient: row tiles per block of input channels, */
+#define CONVRNN__WINO4_BWF_TILES 256       /* and tiles transformed at once (whole samples) */
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
@@ -3789,9 +3790,10 @@ CONVRNN__OMP_FOR_STATIC
    Z_t = A dY_t A^T (its 4x4 output gradient),
        dw += G^T ( sum over tiles t of Z_t (.) V_t ) G,
    i.e. per position xi a GEMM dU[xi][ci][co] = sum_t V[xi][t][ci] Z[xi][t][co] with 36 products
-   per tile and channel pair instead of 144. The threads first transform every tile (V and Z); then
-   a task owns one column panel of output channels: it sums dU for its columns over all tiles, in
-   ascending order, in its own scratch, and adds G^T dU G into its columns of dw. Each element of
+   per tile and channel pair instead of 144. The threads first transform every tile (V and Z) of a
+   group of samples; then a task owns one column panel of output channels and a block of input
+   channels: it sums dU for them over the group's tiles, in ascending order, in its own scratch,
+   and adds G^T dU G into its part of dw; group after group. Each element of
    dw has one writer and a fixed summation order. Returns 0 (nothing written) without scratch
    memory. */
 CONVRNN__FINL void convrnn__w4_a(const convrnn__vf *e, convrnn__vf *z) {   /* z = A e (4 -> 6 vectors) */
@@ -3815,11 +3817,15 @@ CONVRNN__FINL void convrnn__w4_gt(const convrnn__vf *u, convrnn__vf *k) {   /* k
 }
 static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
     const int VL = CONVRNN__VL, NR = CONVRNN__NVW * CONVRNN__VL, MR = CONVRNN__MRW, Ci = g->ci, Co = g->co;
-    const int TH = (g->oh + 3) / 4, TW = (g->ow + 3) / 4, T = g->n * TH * TW;
+    const int TH = (g->oh + 3) / 4, TW = (g->ow + 3) / 4;
+    /* the samples in groups of ng, each group's tiles transformed whole (at most
+       CONVRNN__WINO4_BWF_TILES tiles where a sample allows: the scratch stays bounded) and added
+       to dw in turn (groups fixed by the shape, so the sums do not depend on the threads) */
+    const int ngw = CONVRNN__WINO4_BWF_TILES / (TH * TW), ng = ngw < 1 ? 1 : ngw > g->n ? g->n : ngw, T = ng * TH * TW;
     const int CiV = ((Ci + VL - 1) / VL) * VL + (((Ci + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
     const int CoZ = ((Co + VL - 1) / VL) * VL + (((Co + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
     const int npan = (Co + NR - 1) / NR, ntl = (Ci + MR - 1) / MR;
-    const double flops = 36.0 * T * Ci * Co;
+    const double flops = 36.0 * g->n * TH * TW * Ci * Co;
     const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
     /* input channels in ncb blocks of CB (whole MR-row tiles, at most CONVRNN__WINO4_CBT of them) */
     const int ncb = convrnn__w4_blocks(ntl, 1, CONVRNN__WINO4_CBT, nthr0 > 1 ? (4 * nthr0 + npan - 1) / npan : 1), CB = (ntl + ncb - 1) / ncb * MR;
@@ -3827,7 +3833,7 @@ static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const fl
     const size_t ux = convrnn__w4_str((size_t)CB * NR);
     const size_t sz_v = convrnn__al((size_t)36 * vx * sizeof(float)), sz_z = convrnn__al((size_t)36 * zx * sizeof(float));
     const size_t sz_pb = convrnn__al((size_t)T * sizeof(ptrdiff_t)), per_thr = convrnn__al((size_t)36 * ux * sizeof(float));
-    int nthr = nthr0, q, task;
+    int nthr = nthr0, q, task, n0;
     char *mem, *base;
     float *V, *Z;
     ptrdiff_t *pb;
@@ -3839,17 +3845,20 @@ static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const fl
     Z = (float *)(base + sz_v);
     pb = (ptrdiff_t *)(base + sz_v + sz_z);
     for (q = 0; q < T; q++) pb[q] = (ptrdiff_t)q * CiV;
+    for (n0 = 0; n0 < g->n; n0 += ng) {
+    const int Tc = (g->n - n0 < ng ? g->n - n0 : ng) * TH * TW;
+    const float *xs = x + (size_t)n0 * g->h * g->w * Ci, *dys = dy + (size_t)n0 * g->oh * g->ow * Co;
 CONVRNN__OMP_REGION(nthr > 1)
     {
     float *dU = (float *)(base + sz_v + sz_z + sz_pb + per_thr * (size_t)convrnn__tid());
     /* V[xi][t][ci] = (B^T d B)[xi], Z[xi][t][co] = (A dY A^T)[xi] of every tile t */
 CONVRNN__OMP_FOR_STATIC
-    for (q = 0; q < T; q++) {
+    for (q = 0; q < Tc; q++) {
         const int n = q / (TH * TW), ty = (q / TW) % TH, tx = q % TW;
         const int ny4 = g->oh - 4 * ty < 4 ? g->oh - 4 * ty : 4, nx4 = g->ow - 4 * tx < 4 ? g->ow - 4 * tx : 4;
         const float *px[36];
         int c, a, b2;
-        convrnn__w4_patch(x, n, g->h, g->w, Ci, 4 * ty - g->pt, 4 * tx - g->pl, px);
+        convrnn__w4_patch(xs, n, g->h, g->w, Ci, 4 * ty - g->pt, 4 * tx - g->pl, px);
         convrnn__w4_in(px, Ci, V + (size_t)q * CiV, vx);
         for (c = 0; c < Co; c += VL) {
             const int nn = Co - c < VL ? Co - c : VL;
@@ -3857,7 +3866,7 @@ CONVRNN__OMP_FOR_STATIC
             for (b2 = 0; b2 < 4; b2++) {   /* columns: h = A e */
                 for (a = 0; a < 4; a++)
                     e[a] = a < ny4 && b2 < nx4
-                        ? convrnn__vldn(dy + (((size_t)n * g->oh + 4 * ty + a) * g->ow + 4 * tx + b2) * Co + c, nn)
+                        ? convrnn__vldn(dys + (((size_t)n * g->oh + 4 * ty + a) * g->ow + 4 * tx + b2) * Co + c, nn)
                         : convrnn__vzero();
                 convrnn__w4_a(e, z);
                 for (a = 0; a < 6; a++) h[a][b2] = z[a];
@@ -3888,7 +3897,7 @@ CONVRNN__OMP_FOR_DYN
                         o[i] = ci0 + (i < mrv ? i : 0);
                         crow[i] = i < mrv ? dU + (size_t)xi * ux + (size_t)(ci0 - cb0 + i) * ld : NULL;
                     }
-                    convrnn__ukr_bo(MR, nvp, T, V + (size_t)xi * vx, pb, o, Z + (size_t)xi * zx + c0, CoZ, crow, ld);
+                    convrnn__ukr_bo(MR, nvp, Tc, V + (size_t)xi * vx, pb, o, Z + (size_t)xi * zx + c0, CoZ, crow, ld);
                 }
             }
             for (ci = cb0; ci < cb0 + cb; ci++) {
@@ -3911,6 +3920,7 @@ CONVRNN__OMP_FOR_DYN
                 }
             }
         }
+    }
     }
     }
     convrnn_free(actx, mem);

@@ -305,7 +305,8 @@ static void test_conv(void) {
         { 3, 9, 9, 40, 36, 3, 1, 1, 1, 1 },
         { 2, 5, 7, 33, 34, 3, 1, 0, 0, 1 },
         { 2, 6, 6, 160, 48, 3, 1, 1, 1, 1 },
-        { 17, 7, 7, 32, 256, 3, 1, 0, 1, 1 },   /* forward by panels on 2 threads (AVX-512), 64 + 4 tiles */
+        { 17, 7, 7, 32, 256, 3, 1, 0, 1, 1 },   /* 64 + 4 tiles: blocks of 34 on 2 threads, 64 and 4 on one */
+        { 70, 7, 7, 32, 33, 3, 1, 0, 1, 1 },    /* weight gradient in groups of 64 and 6 samples (256 tiles) */
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
