@@ -3494,7 +3494,7 @@ static void convrnn__w4_pack(const float *src, size_t ts, size_t cst, int rot, i
     int cs, j, a, b2;
     for (cs = 0; cs < Cs; cs++)
         for (j = 0; j < ld; j += CONVRNN__VL) {
-            const int nn = wp - j < CONVRNN__VL ? (wp - j > 0 ? wp - j : 0) : CONVRNN__VL;
+            const int nn = wp - j < CONVRNN__VL ? wp - j : CONVRNN__VL;
             convrnn__vf g[3][3], col[3], t6[6][3], row[3], u[6];
             for (a = 0; a < 3; a++)
                 for (b2 = 0; b2 < 3; b2++) {
@@ -3535,13 +3535,9 @@ static void convrnn__w4_panel(const convrnn__w4p *cx, const float *V, size_t vx,
     const ptrdiff_t zero_off[1] = { 0 };
     int xi, mt, i, k0, c, t;
     if (cx->bwd) {   /* Wt[tap][cs][j] = w[tap][c0 + j][cs] (the input channels of the panel in rows) */
-        int tap, j, cs;
+        int tap;
         for (tap = 0; tap < 9; tap++)
-            for (j = 0; j < wp; j++) {
-                const float *wr = cx->w + ((size_t)tap * g->ci + c0 + j) * g->co;
-                float *o = Wt + (size_t)tap * Cs * ld + j;
-                for (cs = 0; cs < Cs; cs++) o[(size_t)cs * ld] = wr[cs];
-            }
+            convrnn__transp(Wt + (size_t)tap * Cs * ld, (size_t)ld, cx->w + ((size_t)tap * g->ci + c0) * g->co, (size_t)g->co, wp, Cs);
     }
     for (k0 = 0; k0 < Cs; k0 += KB) {   /* source channels in blocks: U of the block stays in cache */
         const int kb = Cs - k0 < KB ? Cs - k0 : KB;
@@ -3877,8 +3873,8 @@ CONVRNN__OMP_FOR_STATIC
             }
         }
     }
-    /* a task per column panel of output channels and block of input channels: dU over all tiles,
-       then dw += G^T dU G */
+    /* a task per column panel of output channels and block of input channels: dU over the group's
+       tiles, then dw += G^T dU G */
 CONVRNN__OMP_FOR_DYN
     for (task = 0; task < npan * ncb; task++) {
         const int p = task / ncb, c0 = p * NR, wp = Co - c0 < NR ? Co - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
