@@ -1757,6 +1757,15 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      indirect             (bwd-data with stride > 1, when a phase's padding does not fit the
                           stride-1 kernels) per (pixel, tap) a pointer into the source or to a
                           zero row; B = w packed into column panels.
+   Their tiles are MRI destination pixels x the vectors of one column panel (AVX-512: 12 x 2; AVX2
+   6 x 2; NEON 6 x 4). On AVX-512 the classes, padded and stride-s GEMM kernels pack wide panels
+   of 4 vectors (64 columns) when a panel fits 512 KB (convrnn__dir_nr; deeper ones, such as the
+   readout's input gradient, 4000 rows, keep 2) and run each 12-pixel tile as two 6 x 4 tiles: 6
+   broadcasts and 4 loads per 24 FMAs instead of 12 and 2. Measured (medians, BaseNet shapes):
+   conv1's forward 3% faster, its stride-2 input gradient 8% on one thread and 11% on two, the
+   readout's forward 2%; alone on a core whose other hardware thread was busy, the 6 x 4 tile
+   kept 224 GFLOP/s where 12 x 2 fell to 161. Every output is still summed in the same order:
+   the same bits as the narrow panels.
    (Measured and dropped for the forward, on BaseNet's conv1 and readout, one and two threads:
    non-temporal stores of a large output, conv1's 51 MB, 6-10% slower; the next tile's destination
    rows prefetched for writing, no change; the readout's next group of weights prefetched while a
@@ -1785,17 +1794,17 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512; so did padding conv1's rows
    chunk by chunk inside its range's task instead of the range's samples before it, 1% slower.)
    Threads: one parallel region per call. When the packed weights pass 1 MB and 4x the source (a
-   readout; BaseNet conv5), the threads claim groups of two column panels in turn and pack each
-   into a slot of their own just before running it over every destination row (packing all
-   first sent 8 MB of copy through memory next to the weights). Otherwise, when the batch splits
-   evenly over the threads, they claim chunks of whole samples in turn (convrnn__nchunks: 4 per
-   thread) and pad and compute each chunk themselves (measured on this project's machine:
-   reading a copy another core has just written costs more than the work of a small layer),
-   making each row of the padded copy just before the first block that reads it. Claiming in turn
-   rather than taking one fixed share each stays within 3% on an idle machine and lets a core
-   slowed by other work take fewer chunks (measured with a busy loop sharing one of two cores:
-   BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd F(2x2,3x3) weight
-   gradient splits its 16 transform positions: each thread transforms every tile for its own
+   readout; BaseNet conv5), the threads claim groups of two narrow column panels (or one wide one)
+   in turn and pack each into a slot of their own just before running it over every destination row
+   (packing all first sent 8 MB of copy through memory next to the weights). Otherwise, when the
+   batch splits evenly over the threads, they claim chunks of whole samples in turn
+   (convrnn__nchunks: 4 per thread) and pad and compute each chunk themselves (measured on this
+   project's machine: reading a copy another core has just written costs more than the work of a
+   small layer), making each row of the padded copy just before the first block that reads it.
+   Claiming in turn rather than taking one fixed share each stays within 3% on an idle machine and
+   lets a core slowed by other work take fewer chunks (measured with a busy loop sharing one of two
+   cores: BaseNet's conv1 forward 22.4 -> 15.9-17.0 ms on two threads). The Winograd F(2x2,3x3)
+   weight gradient splits its 16 transform positions: each thread transforms every tile for its own
    positions only, so the transformed tiles it multiplies never come from another core. Winograd
    F(4x4,3x3) forward and bwd-data: tasks own blocks of tiles, transformed into the thread's own
    scratch and run through every column panel (each block transforms the weights again: on two
@@ -2177,6 +2186,11 @@ CONVRNN__FINL convrnn__vf convrnn__velu(convrnn__vf x) {
 #define CONVRNN__MRW CONVRNN__MRP
 #define CONVRNN__NVW CONVRNN__NVP
 #endif
+#if defined(CONVRNN__AVX512)
+#define CONVRNN__NVD 4   /* direct kernels' wide panels: 4 vectors of outputs, as two 6 x 4 tiles of the 12 rows */
+#else
+#define CONVRNN__NVD CONVRNN__NVI
+#endif
 #define CONVRNN__MRMAX 16
 #define CONVRNN__NVMAX 4
 
@@ -2268,6 +2282,19 @@ CONVRNN__FINL void convrnn__ukr_run_g(const int MR, const int NV, int nrun, cons
    MRI/2-row kernel, or with MRI = 12 an 8-row one (rows <= 8) */
 static void convrnn__ukr_run(int nv, int rows, int nrun, const float *const *base, const ptrdiff_t *off, const int *len,
                              const float *const *b, float *const *crow, int ncol, int add, const float *bias) {
+#if CONVRNN__NVD == 4 && CONVRNN__MRI == 12
+    /* 3 or 4 vectors of outputs (a wide panel): the tile's rows as two 6-row tiles, 6 broadcasts
+       and 4 vector loads per 24 FMAs (12 x 2: 12 + 2; measured on a core whose other hardware thread
+       is busy: 224 GFLOP/s on 6 x 4 where 12 x 2 ran at 161) */
+    if (nv >= 3) {
+        int h;
+        for (h = 0; h < 2 && 6 * h < rows; h++) {
+            if (nv == 4) convrnn__ukr_run_g(6, 4, nrun, base + 6 * h, off, len, b, crow + 6 * h, ncol, add, bias);
+            else convrnn__ukr_run_g(6, 3, nrun, base + 6 * h, off, len, b, crow + 6 * h, ncol, add, bias);
+        }
+        return;
+    }
+#endif
     if (rows <= CONVRNN__MRI / 2 && nv == CONVRNN__NVI) {
         convrnn__ukr_run_g(CONVRNN__MRI / 2, CONVRNN__NVI, nrun, base, off, len, b, crow, ncol, add, bias);
         return;
@@ -2389,6 +2416,9 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
+#define CONVRNN__WIDE_PANEL_BYTES 524288.0  /* wide panels (CONVRNN__NVD vectors) up to this many bytes per
+                                               panel (half the L2; a readout's input gradient, 4000 deep:
+                                               1 MB, measured 16% slower than two narrow panels) */
 #if defined(__GNUC__)
 #define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -2396,6 +2426,16 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #endif
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+/* columns per packed panel of the direct kernels for panels K rows deep: wide (CONVRNN__NVD
+   vectors) when such a panel fits CONVRNN__WIDE_PANEL_BYTES, else CONVRNN__NVI vectors. The
+   panel width changes the tiling only: every output is summed in the same order, same bits. */
+static int convrnn__dir_nr(size_t K) {
+    return (double)K * CONVRNN__NVD * CONVRNN__VL * sizeof(float) <= CONVRNN__WIDE_PANEL_BYTES ? CONVRNN__NVD * CONVRNN__VL
+                                                                                               : CONVRNN__NVI * CONVRNN__VL;
+}
+/* panels packed together by a readout's forward / input gradient (CONVRNN__PACK_GROUP narrow ones,
+   or one wide one: the same bytes per row of w) */
+static int convrnn__pack_group(int NR) { return NR > CONVRNN__NVI * CONVRNN__VL ? 1 : CONVRNN__PACK_GROUP; }
 /* the first 64-byte boundary in a block allocated with 64 spare bytes */
 static char *convrnn__al_base(char *mem) { return mem + (64 - (size_t)((uintptr_t)mem % 64)) % 64; }
 /* a kernel's scratch block (convrnn_malloc); with CONVRNN_DEBUG_POISON filled with all-ones bytes
@@ -2509,12 +2549,12 @@ CONVRNN__FINL void convrnn__pad_row(float *pad, const float *src, int SH, int SW
    4*NR-byte piece would be on another page, which the hardware prefetchers do not follow, so the
    rows ahead are prefetched); backward-data reads, per panel, its VL-row blocks of w along their
    rows. */
-static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int p0, int p1) {
-    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL, taps = g->kh * g->kw;
+static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, float *bp, int NR, int p0, int p1) {
+    const int VL = CONVRNN__VL, taps = g->kh * g->kw;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
     int tp, c, j, p;
     if (!bwd) {   /* row kk = (tp, c) of panel p = w[kk][p*NR .. p*NR + wp), zeros to nvp*VL */
-        const int rows = taps * Cs, G = CONVRNN__PACK_GROUP;
+        const int rows = taps * Cs, G = convrnn__pack_group(NR);
         int pg, kk;
         for (pg = p0; pg < p1; pg += G) {   /* G panels at a time, row by row */
             const int pe = pg + G < p1 ? pg + G : p1, c0 = pg * NR, wg = (Cd < pe * NR ? Cd : pe * NR) - c0;
@@ -2566,10 +2606,10 @@ static void convrnn__ind_pack(const convrnn__geom *g, int bwd, const float *w, f
 }
 /* the panels of thread q of nq, into their places in bp (a static split; the packing is a copy,
    any split is exact) */
-static void convrnn__ind_pack_part(const convrnn__geom *g, int bwd, const float *w, float *bp, int npan, int q, int nq) {
+static void convrnn__ind_pack_part(const convrnn__geom *g, int bwd, const float *w, float *bp, int NR, int npan, int q, int nq) {
     int p0, p1;
     convrnn__share(npan, q, nq, &p0, &p1);
-    convrnn__ind_pack(g, bwd, w, bp + (size_t)p0 * g->kh * g->kw * (bwd ? g->co : g->ci) * CONVRNN__NVI * CONVRNN__VL, p0, p1);
+    convrnn__ind_pack(g, bwd, w, bp + (size_t)p0 * g->kh * g->kw * (bwd ? g->co : g->ci) * NR, NR, p0, p1);
 }
 
 /* The direct kernel on a zero-padded source: destination pixels [p0, p1) (at most MC of them),
@@ -2579,10 +2619,10 @@ typedef struct {
     const float *pad, *bp, *bias;
     const ptrdiff_t *off;
     float *dst;
-    int bwd, Cs, Cd, DH, DW, PH, PW, CsP, s1, npan;
+    int bwd, Cs, Cd, DH, DW, PH, PW, CsP, s1, npan, NR;
 } convrnn__indp;
 static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int grp) {
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL, TPB = CONVRNN__MC / CONVRNN__MRI;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = c->NR, TPB = CONVRNN__MC / CONVRNN__MRI;
     const int taps = c->g->kh * c->g->kw, Cs = c->Cs, Cd = c->Cd, CsP = c->CsP;
     /* with no stride padding the kw taps of a kernel row are one run of kw*Cs values */
     const int nrun = CsP == Cs ? c->g->kh : taps, kc = CsP == Cs ? c->g->kw * Cs : Cs;
@@ -2633,9 +2673,12 @@ static void convrnn__ind_pad_block(const convrnn__indp *c, int p0, int p1, int g
    Returns 0 (nothing written) when scratch memory is unavailable. */
 static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                               const float *bias, float *dst) {
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI;
     const int taps = g->kh * g->kw, TPB = CONVRNN__MC / CONVRNN__MRI;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
+    /* wide panels on the padded copy (its run kernel splits them into 6-row tiles); the pointer
+       table kernel below keeps narrow ones */
+    const int NR = !bwd || g->s == 1 ? convrnn__dir_nr((size_t)taps * Cs) : CONVRNN__NVI * CONVRNN__VL;
     const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;   /* destination grid */
     const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;   /* source grid */
     const int M = g->n * DH * DW;
@@ -2692,13 +2735,13 @@ static int convrnn__sconv_ind(void *actx, const convrnn__geom *g, int bwd, const
         if (CsP == Cs)   /* merge the taps of each kernel row */
             for (p = 0; p < g->kh; p++) off[p] = off[p * g->kw];
         c.g = g; c.pad = pad; c.bp = bp; c.bias = bias; c.off = off; c.dst = dst; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd;
-        c.DH = DH; c.DW = DW; c.PH = PH; c.PW = PW; c.CsP = CsP; c.s1 = s1; c.npan = npan;
+        c.DH = DH; c.DW = DW; c.PH = PH; c.PW = PW; c.CsP = CsP; c.s1 = s1; c.npan = npan; c.NR = NR;
 CONVRNN__OMP_REGION(nthr > 1)
         {
             int q, grp, n0, n1;
             const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
-            for (q = 0; q < nteam; q++) convrnn__ind_pack_part(g, bwd, w, bp, npan, q, nteam);
+            for (q = 0; q < nteam; q++) convrnn__ind_pack_part(g, bwd, w, bp, NR, npan, q, nteam);
             if (local && nteam > 1) {
                 const int nch = convrnn__nchunks(g->n, nteam);
                 int ch;
@@ -2733,7 +2776,7 @@ CONVRNN__OMP_FOR_DYN
     {
         const int npk = bpsz > 65536 ? nthr : 1;
 CONVRNN__OMP_STATIC(npk > 1)
-        for (p = 0; p < npk; p++) convrnn__ind_pack_part(g, bwd, w, bp, npan, p, npk);
+        for (p = 0; p < npk; p++) convrnn__ind_pack_part(g, bwd, w, bp, NR, npan, p, npk);
     }
 CONVRNN__OMP_DYN(nthr > 1)
     for (task = 0; task < ntask; task++) {
@@ -2816,12 +2859,12 @@ typedef struct {
     float *dst;
     const int *pos, *cstart;   /* positions by class (class c: y range c / nx, x range c % nx) */
     const int *yr, *xr;        /* range id -> [k0, k1) (pairs) */
-    int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx;
+    int bwd, Cs, Cd, DH, DW, SH, SW, npan, nx, NR;
 } convrnn__clsp;
 /* panels [pa, pe) of c->bp; with one1 (then pe = pa + 1), panel pa packed alone at one1 */
 static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, int pa, int pe, const float *one1) {
     const convrnn__geom *g = c->g;
-    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = c->NR;
     const int Cs = c->Cs, Cd = c->Cd, kw = g->kw, cnt = c->cstart[cls + 1] - c->cstart[cls];
     const int *pos = c->pos + c->cstart[cls];
     const int ky0 = c->yr[2 * (cls / c->nx)], ky1 = c->yr[2 * (cls / c->nx) + 1];
@@ -2870,7 +2913,7 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
 }
 static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                               const float *bias, float *dst) {
-    const int NR = CONVRNN__NVI * CONVRNN__VL, kh = g->kh, kw = g->kw, taps = kh * kw;
+    const int kh = g->kh, kw = g->kw, taps = kh * kw, NR = convrnn__dir_nr((size_t)taps * (bwd ? g->co : g->ci));
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
     const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow, SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
     const int M = g->n * DH * DW, npan = (Cd + NR - 1) / NR;
@@ -2887,7 +2930,8 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
        so nthr slots suffice. */
     const int bypan = npan >= nthr && (double)bpsz * sizeof(float) > CONVRNN__CLS_PANEL_BYTES &&
                       (double)bpsz > 4.0 * g->n * SH * SW * Cs;
-    const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * CONVRNN__PACK_GROUP * taps * Cs * NR : bpsz) * sizeof(float));
+    const int PG = convrnn__pack_group(NR);
+    const size_t sz_bp = convrnn__al((bypan ? (size_t)nthr * PG * taps * Cs * NR : bpsz) * sizeof(float));
     int *pos, *cstart, *yr, *xr, *ybeg, *xbeg, *tstart;
     char *mem, *base;
     float *bp;
@@ -2938,20 +2982,20 @@ static int convrnn__sconv_cls(void *actx, const convrnn__geom *g, int bwd, const
     local = convrnn__by_sample(g->n, nthr);
     c.g = g; c.src = src; c.bp = bp; c.bias = bias; c.dst = dst; c.pos = pos; c.cstart = cstart;
     c.yr = yr; c.xr = xr; c.bwd = bwd; c.Cs = Cs; c.Cd = Cd; c.DH = DH; c.DW = DW; c.SH = SH; c.SW = SW;
-    c.npan = npan; c.nx = nx;
+    c.npan = npan; c.nx = nx; c.NR = NR;
 CONVRNN__OMP_REGION(nthr > 1)
     {
         int t, k, grp, n0, n1;
         if (bypan) {   /* groups of G panels, claimed in turn, packed into the thread's slot, each run over every row */
             const size_t psz = (size_t)taps * Cs * NR;
-            float *slot = bp + (size_t)convrnn__tid() * CONVRNN__PACK_GROUP * psz;
-            const int npg = (npan + CONVRNN__PACK_GROUP - 1) / CONVRNN__PACK_GROUP;
+            float *slot = bp + (size_t)convrnn__tid() * PG * psz;
+            const int npg = (npan + PG - 1) / PG;
             int pg;
 CONVRNN__OMP_FOR_DYN
             for (pg = 0; pg < npg; pg++) {   /* groups of panels claimed in turn */
-                const int p0 = pg * CONVRNN__PACK_GROUP, te = p0 + CONVRNN__PACK_GROUP < npan ? p0 + CONVRNN__PACK_GROUP : npan;
+                const int p0 = pg * PG, te = p0 + PG < npan ? p0 + PG : npan;
                 int q;
-                convrnn__ind_pack(g, bwd, w, slot, p0, te);
+                convrnn__ind_pack(g, bwd, w, slot, NR, p0, te);
                 for (q = p0; q < te; q++)
                     for (k = 0; k < ncls; k++) {
                         const int e1 = g->n * (cstart[k + 1] - cstart[k]);
@@ -2963,7 +3007,7 @@ CONVRNN__OMP_FOR_DYN
         } else {
             const int nteam = convrnn__team();
 CONVRNN__OMP_FOR_STATIC
-            for (t = 0; t < nteam; t++) convrnn__ind_pack_part(g, bwd, w, bp, npan, t, nteam);
+            for (t = 0; t < nteam; t++) convrnn__ind_pack_part(g, bwd, w, bp, NR, npan, t, nteam);
             if (local && nteam > 1) {
                 const int nch = convrnn__nchunks(g->n, nteam);
                 int ch;
@@ -5484,13 +5528,13 @@ CONVRNN__OMP_STATIC((double)g->n * len * lenb * Ci > CONVRNN__PAR_FLOPS)
    (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__COL_BMAX 524288.0   /* packed weights, floats (2 MB) */
 static int convrnn__col_ok(const convrnn__geom *g) {
-    const int NR = CONVRNN__NVI * CONVRNN__VL, NZ = g->kh * g->kw * g->ci;
+    const int NR = convrnn__dir_nr((size_t)g->co), NZ = g->kh * g->kw * g->ci;
     return g->s > 1 && (double)g->co * ((NZ + NR - 1) / NR) * NR <= CONVRNN__COL_BMAX;
 }
 /* dx rows [r0, r1) of sample n: the dy rows that reach them, in the tiles of the whole sample */
-static void convrnn__col_rows(const convrnn__geom *g, const float *bp, int npan, const float *dy, float *dx, float *Z, int n,
+static void convrnn__col_rows(const convrnn__geom *g, const float *bp, int NR, int npan, const float *dy, float *dx, float *Z, int n,
                               int r0, int r1) {
-    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * VL, Ci = g->ci, Co = g->co, kh = g->kh, kw = g->kw, s = g->s;
+    const int VL = CONVRNN__VL, Ci = g->ci, Co = g->co, kh = g->kh, kw = g->kw, s = g->s;
     const int NZ = kh * kw * Ci, ldz = npan * NR, P = g->oh * g->ow;
     const ptrdiff_t zero_off[1] = { 0 };
     const float *dys = dy + (size_t)n * P * Co;
@@ -5529,7 +5573,7 @@ static void convrnn__col_rows(const convrnn__geom *g, const float *bp, int npan,
     }
 }
 static int convrnn__sconv_bwd_col(void *actx, const convrnn__geom *g, const float *w, const float *dy, float *dx) {
-    const int NR = CONVRNN__NVI * CONVRNN__VL, Co = g->co, NZ = g->kh * g->kw * g->ci, npan = (NZ + NR - 1) / NR;
+    const int NR = convrnn__dir_nr((size_t)g->co), Co = g->co, NZ = g->kh * g->kw * g->ci, npan = (NZ + NR - 1) / NR;
     const size_t szb = convrnn__al((size_t)npan * Co * NR * sizeof(float));
     const size_t szz = convrnn__al((size_t)CONVRNN__MRI * npan * NR * sizeof(float));
     int nthr = convrnn__nthreads(), nb, hb, pp, k, j;
@@ -5562,7 +5606,7 @@ CONVRNN__OMP_REGION(nthr > 1)
 CONVRNN__OMP_FOR_DYN
         for (q = 0; q < g->n * nb; q++) {   /* (sample, band) tasks claimed in turn; nb = 1: whole samples */
             const int r0 = q % nb * hb, r1 = r0 + hb < g->h ? r0 + hb : g->h;
-            if (r0 < r1) convrnn__col_rows(g, bp, npan, dy, dx, Z, q / nb, r0, r1);
+            if (r0 < r1) convrnn__col_rows(g, bp, NR, npan, dy, dx, Z, q / nb, r0, r1);
         }
     }
     convrnn_free(actx, mem);
