@@ -1758,15 +1758,16 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           stride-1 kernels) per (pixel, tap) a pointer into the source or to a
                           zero row; B = w packed into column panels.
    Their tiles are MRI destination pixels x the vectors of one column panel (AVX-512: 12 x 2; AVX2
-   6 x 2; NEON 6 x 4). On AVX-512 the classes, padded and stride-s GEMM kernels pack wide panels
-   of 4 vectors (64 columns) when a panel fits 512 KB (convrnn__dir_nr; deeper ones, such as the
+   6 x 2; NEON 6 x 4). On AVX-512 the classes, padded and stride-s GEMM kernels pack wide panels of
+   4 vectors (64 columns) when a panel fits 512 KB (convrnn__dir_nr; deeper ones, such as the
    readout's input gradient, 4000 rows, keep 2) and run each 12-pixel tile as two 6 x 4 tiles (a
-   tile of 7-8 pixels as two 4 x 4): 6 broadcasts and 4 loads per 24 FMAs instead of 12 and 2. Measured (medians, BaseNet shapes):
-   conv1's forward 3% faster, its stride-2 input gradient 8% on one thread and 11% on two, the
-   readout's forward 2%; alone on a core whose other hardware thread was busy, the 6 x 4 tile
-   kept 224 GFLOP/s where 12 x 2 fell to 161. Every output is still summed in the same order:
-   the same bits as the narrow panels. (Measured and dropped: wide panels for the readout's input
-   gradient, whole (1 MB) or packed and run kernel row by kernel row, 13-16% slower.)
+   tile of 7-8 pixels as two 4 x 4): 6 broadcasts and 4 loads per 24 FMAs instead of 12 and 2.
+   Measured (medians, BaseNet shapes): conv1's forward 3% faster, its stride-2 input gradient 8% on
+   one thread and 11% on two, the readout's forward 2%; alone on a core whose other hardware thread
+   was busy, the 6 x 4 tile kept 224 GFLOP/s where 12 x 2 fell to 161. Every output is still summed
+   in the same order: the same bits as the narrow panels. (Measured and dropped: wide panels for
+   the readout's input gradient, whole (1 MB) or packed and run kernel row by kernel row, 13-16%
+   slower.)
    (Measured and dropped for the forward, on BaseNet's conv1 and readout, one and two threads:
    non-temporal stores of a large output, conv1's 51 MB, 6-10% slower; the next tile's destination
    rows prefetched for writing, no change; the readout's next group of weights prefetched while a
