@@ -2431,6 +2431,13 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #endif
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+/* the row length of a block of C channels: C rounded up to whole vectors, plus 16 floats when that
+   is a multiple of 64 (rows 256 bytes apart would put the rows a tile reads together into the same
+   L1 sets) */
+static int convrnn__ldv(int C) {
+    const int v = (C + CONVRNN__VL - 1) / CONVRNN__VL * CONVRNN__VL;
+    return v % 64 == 0 ? v + 16 : v;
+}
 /* columns per packed panel of the direct kernels for panels K rows deep: wide (CONVRNN__NVD
    vectors) when such a panel fits CONVRNN__WIDE_PANEL_BYTES, else CONVRNN__NVI vectors. The
    panel width changes the tiling only: every output is summed in the same order, same bits. */
@@ -3374,8 +3381,8 @@ static int convrnn__sconv_wino(void *actx, const convrnn__geom *g, int bwd, cons
     const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
     const int TH = (DH + 1) / 2, TW = (DW + 1) / 2, T = g->n * TH * TW;
     const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;   /* source row of patch row 0: 2ty - ry */
-    const int npan = (Cd + NR - 1) / NR, CdM = npan * NR + (npan * NR % 64 == 0 ? 16 : 0);
-    const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int npan = (Cd + NR - 1) / NR, CdM = convrnn__ldv(npan * NR);
+    const int CsV = convrnn__ldv(Cs);
     /* TB tiles per task (a multiple of MR, fewer when the channels are many) */
     const int tb0 = (int)(16384 / ((double)(Cs + Cd) * MR)), TB = MR * (tb0 < 1 ? 1 : tb0 > 4 ? 4 : tb0);
     const int ntask = (T + TB - 1) / TB;
@@ -3632,14 +3639,14 @@ static void convrnn__w4_panel(const convrnn__w4p *cx, const float *V, size_t vx,
 }
 static int convrnn__sconv_wino4(void *actx, const convrnn__geom *g, int bwd, const float *src, const float *w,
                                 const float *bias, float *dst) {
-    const int VL = CONVRNN__VL, NR = CONVRNN__NVI * CONVRNN__VL;
+    const int NR = CONVRNN__NVI * CONVRNN__VL;
     const int Cs = bwd ? g->co : g->ci, Cd = bwd ? g->ci : g->co;
     const int DH = bwd ? g->h : g->oh, DW = bwd ? g->w : g->ow;
     const int SH = bwd ? g->oh : g->h, SW = bwd ? g->ow : g->w;
     const int TH = (DH + 3) / 4, TW = (DW + 3) / 4, T = g->n * TH * TW;
     const int ry = bwd ? 2 - g->pt : g->pt, rx = bwd ? 2 - g->pl : g->pl;   /* source row of patch row 0: 4ty - ry */
     const int npan = (Cd + NR - 1) / NR;
-    const int CsV = ((Cs + VL - 1) / VL) * VL + (((Cs + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int CsV = convrnn__ldv(Cs);
     const double flops = 36.0 * T * Cs * Cd;
     const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
     /* a task per block of tiles, transformed into the thread's own scratch and run through every
@@ -3704,8 +3711,8 @@ CONVRNN__OMP_FOR_DYN
 static int convrnn__sconv_bwf_wino(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
     const int VL = CONVRNN__VL, NR = CONVRNN__NVP * CONVRNN__VL, Ci = g->ci, Co = g->co;
     const int TH = (g->oh + 1) / 2, TW = (g->ow + 1) / 2, T = g->n * TH * TW;
-    const int CiV = ((Ci + VL - 1) / VL) * VL + (((Ci + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
-    const int CoZ = ((Co + VL - 1) / VL) * VL + (((Co + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int CiV = convrnn__ldv(Ci);
+    const int CoZ = convrnn__ldv(Co);
     const int tc0 = (int)(65536 / (double)(CiV + CoZ)), TC = tc0 < 32 ? 32 : tc0 > 512 ? 512 : tc0;
     const int MR = CONVRNN__MRP, nct = (Ci + MR - 1) / MR, npan = (Co + NR - 1) / NR;
     const int cg_n = (nct + 7) / 8, CG = (nct + cg_n - 1) / cg_n;    /* ci tiles per GEMM task */
@@ -3867,8 +3874,8 @@ static int convrnn__sconv_bwf_wino4(void *actx, const convrnn__geom *g, const fl
        CONVRNN__WINO4_BWF_TILES tiles where a sample allows: the scratch stays bounded) and added
        to dw in turn (groups fixed by the shape, so the sums do not depend on the threads) */
     const int ngw = CONVRNN__WINO4_BWF_TILES / (TH * TW), ng = ngw < 1 ? 1 : ngw > g->n ? g->n : ngw, T = ng * TH * TW;
-    const int CiV = ((Ci + VL - 1) / VL) * VL + (((Ci + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
-    const int CoZ = ((Co + VL - 1) / VL) * VL + (((Co + VL - 1) / VL) * VL % 64 == 0 ? 16 : 0);
+    const int CiV = convrnn__ldv(Ci);
+    const int CoZ = convrnn__ldv(Co);
     const int npan = (Co + NR - 1) / NR, ntl = (Ci + MR - 1) / MR;
     const double flops = 36.0 * g->n * TH * TW * Ci * Co;
     const int nthr0 = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads();
