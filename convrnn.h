@@ -26,6 +26,9 @@
                              exact sums (rounding: see "Rounding" in [IMPL-SIMD])
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
+     CONVRNN_NO_SYSCONF      do not include <unistd.h> (glibc only: sysconf tells the L2 cache size,
+                             which sets the width of some SIMD kernels' weight panels; the results
+                             are the same bits either way, only the speed differs)
      CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch, with NaN
                              before it is written (tests: a kernel that reads memory before
                              writing it shows as NaN)
@@ -1559,6 +1562,12 @@ CONVRNNDEF void convrnn_synth_ost_free(convrnn_synth_ost *s);
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__GLIBC__) && !defined(CONVRNN_NO_SYSCONF)
+#include <unistd.h> /* sysconf: the L2 cache size, which sets the SIMD kernels' panel widths */
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+#define CONVRNN__HAVE_SYSCONF_L2 1
+#endif
+#endif
 
 #if defined(CONVRNN_MALLOC) && defined(CONVRNN_FREE) && defined(CONVRNN_REALLOC)
 #elif !defined(CONVRNN_MALLOC) && !defined(CONVRNN_FREE) && !defined(CONVRNN_REALLOC)
@@ -2422,8 +2431,13 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__PF_ROWS 16                 /* weight packing: rows read ahead */
 #define CONVRNN__PACK_GROUP 2               /* forward packing: panels read together, row by row */
 #define CONVRNN__WIDE_PANEL_BYTES 524288.0  /* wide panels (CONVRNN__NVD vectors) up to this many bytes per
-                                               panel (half the L2; a readout's input gradient, 4000 deep:
-                                               1 MB, measured 16% slower than two narrow panels) */
+                                               panel, or up to half the L2 where the C library tells its
+                                               size (convrnn__l2_bytes), at most CONVRNN__WIDE_PANEL_MAX.
+                                               A readout's input gradient, 4000 deep: a 1 MB panel, measured
+                                               16% slower than two narrow panels with a 1 MB L2 (AMD EPYC),
+                                               4% faster with a 2 MB L2 (Intel Xeon); 768 KB panels (1x1,
+                                               3072 deep) 3-4% faster there */
+#define CONVRNN__WIDE_PANEL_MAX 1048576.0
 #if defined(__GNUC__)
 #define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -2438,12 +2452,24 @@ static int convrnn__ldv(int C) {
     const int v = (C + CONVRNN__VL - 1) / CONVRNN__VL * CONVRNN__VL;
     return v % 64 == 0 ? v + 16 : v;
 }
+/* the L2 cache of one core in bytes, as glibc reports it (sysconf; read from the CPU once by the C
+   library at start-up, a few ns a call); 0 where unknown */
+static double convrnn__l2_bytes(void) {
+#if defined(CONVRNN__HAVE_SYSCONF_L2)
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return v > 0 ? (double)v : 0.0;
+#else
+    return 0.0;
+#endif
+}
 /* columns per packed panel of the direct kernels for panels K rows deep: wide (CONVRNN__NVD
-   vectors) when such a panel fits CONVRNN__WIDE_PANEL_BYTES, else CONVRNN__NVI vectors. The
-   panel width changes the tiling only: every output is summed in the same order, same bits. */
+   vectors) when such a panel fits CONVRNN__WIDE_PANEL_BYTES, or half the L2 up to
+   CONVRNN__WIDE_PANEL_MAX, else CONVRNN__NVI vectors. The panel width changes the tiling only:
+   every output is summed in the same order, the same bits on every machine. */
 static int convrnn__dir_nr(size_t K) {
-    return (double)K * CONVRNN__NVD * CONVRNN__VL * sizeof(float) <= CONVRNN__WIDE_PANEL_BYTES ? CONVRNN__NVD * CONVRNN__VL
-                                                                                               : CONVRNN__NVI * CONVRNN__VL;
+    const double b = (double)K * CONVRNN__NVD * CONVRNN__VL * sizeof(float);
+    const int wide = b <= CONVRNN__WIDE_PANEL_BYTES || (b <= CONVRNN__WIDE_PANEL_MAX && b <= 0.5 * convrnn__l2_bytes());
+    return wide ? CONVRNN__NVD * CONVRNN__VL : CONVRNN__NVI * CONVRNN__VL;
 }
 /* panels packed together by a readout's forward / input gradient (CONVRNN__PACK_GROUP narrow ones,
    or one wide one: the same bytes per row of w) */

@@ -287,6 +287,8 @@ static void test_conv(void) {
            a last panel of 8 columns) and a 1x1 with channel tails on both sides */
         { 3, 4, 4, 96, 200, 2, 1, 1, 1, 1 },
         { 2, 4, 4, 256, 300, 2, 1, 1, 1, 1 },   /* weights > 1 MB: forward and bwd-data by panel */
+        { 2, 4, 4, 600, 520, 2, 1, 1, 1, 1 },   /* panels of 600 and 520 KB (2400 and 2080 deep): wide
+                                                   where glibc reports an L2 of 2 MB or more, else narrow */
         { 2, 6, 6, 130, 70, 1, 1, 0, 1, 1 },
         /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
            backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
