@@ -21,9 +21,9 @@
                              the object that allocates (convrnn_tape.alloc_ctx etc.); defaults ignore it
      CONVRNN_ASSERT(x)       programmer-invariant check (default: assert from <assert.h>)
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
-     CONVRNN_NO_WINO4        no Winograd F(4x4,3x3) (3x3 stride-1 layers on maps under 196 pixels
-                             with 32+ channels): the direct kernels instead, slower, closer to the
-                             exact sums (rounding: see "Rounding" in [IMPL-SIMD])
+     CONVRNN_NO_WINO4        no Winograd F(4x4,3x3) (3x3 stride-1 layers with 32+ channels): maps
+                             of 196+ pixels run F(2x2,3x3), smaller ones the direct kernels; slower,
+                             closer to the exact sums (rounding: see "Rounding" in [IMPL-SIMD])
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
      CONVRNN_NO_SYSCONF      do not include <unistd.h> (glibc only: sysconf tells the L2 cache size,
@@ -1751,11 +1751,13 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    (its rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each
    into a zeroed block added to its places in dx; the indirect kernel below is the fallback.
    Forward and bwd-data take the first kernel that applies:
-     Winograd F(4x4,3x3)  3x3 stride 1, 32+ channels on both sides, maps under 196 pixels (4x fewer
+     Winograd F(4x4,3x3)  3x3 stride 1, 32+ channels on both sides, every map size (4x fewer
                           products; the weights transformed by each task for its column panel,
-                          block by block of 128 source channels, into its own scratch);
-     Winograd F(2x2,3x3)  3x3 stride 1, 32+ channels on both sides, maps of 196+ pixels (the
-                          tiles' 4x4 patches read in place, zeros off the map);
+                          block by block of 128 source channels, into its own scratch; measured
+                          against F(2x2,3x3) on 196+ pixels, Intel Xeon: 0.52-0.85x the time);
+     Winograd F(2x2,3x3)  the same layers on maps of 196+ pixels when F(4x4,3x3) is off
+                          (CONVRNN_NO_WINO4; the tiles' 4x4 patches read in place, zeros off the
+                          map);
      pixels in lanes      at most VL/2 destination channels, stride 1: a planar padded copy, and
                           vectors of pixels (channel vectors would be half empty);
      classes              16+ source channels: no copy; destination positions with the same valid
@@ -1768,14 +1770,16 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           zero row; B = w packed into column panels.
    Their tiles are MRI destination pixels x the vectors of one column panel (AVX-512: 12 x 2; AVX2
    6 x 2; NEON 6 x 4). On AVX-512 the classes, padded and stride-s GEMM kernels pack wide panels of
-   4 vectors (64 columns) when a panel fits 512 KB (convrnn__dir_nr; deeper ones, such as the
-   readout's input gradient, 4000 rows, keep 2) and run each 12-pixel tile as two 6 x 4 tiles (a
+   4 vectors (64 columns) when a panel fits 512 KB, or half the L2 cache where glibc reports its
+   size, up to 1 MB (convrnn__dir_nr; deeper ones keep 2: with a 1 MB L2 the readout's input
+   gradient, 4000 rows, whose 1 MB panels were 16% slower there and are 4% faster with a 2 MB L2)
+   and run each 12-pixel tile as two 6 x 4 tiles (a
    tile of 7-8 pixels as two 4 x 4): 6 broadcasts and 4 loads per 24 FMAs instead of 12 and 2.
    Measured (medians, BaseNet shapes): conv1's forward 3% faster, its stride-2 input gradient 8% on
    one thread and 11% on two, the readout's forward 2%; alone on a core whose other hardware thread
    was busy, the 6 x 4 tile kept 224 GFLOP/s where 12 x 2 fell to 161. Every output is still summed
-   in the same order: the same bits as the narrow panels. (Measured and dropped: wide panels for
-   the readout's input gradient, whole (1 MB) or packed and run kernel row by kernel row, 13-16%
+   in the same order: the same bits as the narrow panels, whatever the L2. (Measured and dropped
+   with a 1 MB L2: the readout's input gradient packed and run kernel row by kernel row, 13%
    slower.)
    (Measured and dropped for the forward, on BaseNet's conv1 and readout, one and two threads:
    non-temporal stores of a large output, conv1's 51 MB, 6-10% slower; the next tile's destination
@@ -1789,7 +1793,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    gradient), where the direct float sums are 0.5-2e-6 (tests/test_simd.c checks 3e-5). Build with
    CONVRNN_NO_WINO4 to run those layers on the direct kernels instead (slower, forward + backward:
    BaseNet's conv5 1.6x on one thread and 1.45x on two, the laptop models' 4x4 and 7x7 layers with
-   32+ channels 1.4-1.8x and 1.15-1.55x).
+   32+ channels 1.4-1.8x and 1.15-1.55x). With F(4x4,3x3) on every map size the 3x3 layers of
+   196+ pixels with 32+ channels (BaseNet's conv2-conv4) have that rounding in their outputs and
+   input gradients; their weight gradients stay on F(2x2,3x3).
    bwd-filter: Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
    when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets
    into a zero-padded copy of x with dy read in place: tiles of MRP rows (tap, ci) x NVP vectors
@@ -2417,10 +2423,13 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__PAR_FLOPS 200000.0         /* run in parallel above this many multiply-adds */
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
-                                              and smaller maps or fewer channels the direct kernel wins) */
-#define CONVRNN__WINO4_MIN_C 32            /* Winograd F(4x4, 3x3) below CONVRNN__WINO_MIN_HW pixels with
-                                              this many channels on both sides (measured: 16 -> 32, 32 ->
-                                              16, 16 -> 16 no faster on one thread, slower on two) */
+                                              and smaller maps or fewer channels the direct kernel wins);
+                                              its forward and input gradient run only without F(4x4, 3x3) */
+#define CONVRNN__WINO4_MIN_C 32            /* Winograd F(4x4, 3x3) with this many channels on both sides
+                                              (measured: 16 -> 32, 32 -> 16, 16 -> 16 no faster on one
+                                              thread, slower on two): the forward and input gradient on
+                                              every map size, the weight gradient below
+                                              CONVRNN__WINO_MIN_HW pixels (convrnn__wino4_ok) */
 #define CONVRNN__WINO4_TB 64               /* tiles per block of an F(4x4, 3x3) task: at most this many, */
 #define CONVRNN__WINO4_TBMIN 32            /* and at least this many for the blocks of several threads */
 #define CONVRNN__WINO4_KB 128              /* its source channels per block of transformed weights
@@ -3491,8 +3500,8 @@ CONVRNN__OMP_FOR_DYN
     return 1;
 }
 
-/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions on small maps with many channels (forward,
-   and backward-data as in convrnn__sconv_wino). Per 4x4 output tile with 6x6 input patch d:
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions with many channels (forward, and
+   backward-data as in convrnn__sconv_wino). Per 4x4 output tile with 6x6 input patch d:
        Y = A^T [ (G g G^T) (.) (B^T d B) ] A,
        B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
        G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
@@ -5420,16 +5429,20 @@ static int convrnn__wino_bwf_ok(const convrnn__geom *g) {
            (g->oh * g->ow >= CONVRNN__WINO_MIN_HW || (double)g->ci * g->co >= 32768.0 ||
             (g->ci >= 64 && g->oh % 2 == 0 && g->ow % 2 == 0));
 }
-/* 3x3 stride 1 on maps below CONVRNN__WINO_MIN_HW pixels with enough channels: Winograd F(4x4,3x3)
-   (forward, input gradient and weight gradient; the choice depends on the geometry alone, so the
-   bits do not depend on the thread count) */
-static int convrnn__wino4_ok(const convrnn__geom *g) {
+/* 3x3 stride 1 with enough channels: Winograd F(4x4,3x3), the forward and input gradient on every
+   map size, the weight gradient (bwf) on maps below CONVRNN__WINO_MIN_HW pixels; the choice
+   depends on the geometry alone, so the bits do not depend on the thread count. Measured against
+   F(2x2,3x3) on maps of 196 pixels and more (Intel Xeon, AVX-512, 1 and 2 threads, 16-64 samples,
+   14x14 to 112x112, 32 to 512 channels): forward and input gradient 0.52-0.85x the time; the
+   weight gradient 0.56-0.97x on one thread but 0.93-1.66x on two, so there F(2x2,3x3) keeps it. */
+static int convrnn__wino4_ok(const convrnn__geom *g, int bwf) {
 #ifdef CONVRNN_NO_WINO4
     (void)g;
+    (void)bwf;
     return 0;
 #else
     return g->kh == 3 && g->kw == 3 && g->s == 1 && g->ci >= CONVRNN__WINO4_MIN_C && g->co >= CONVRNN__WINO4_MIN_C &&
-           g->oh * g->ow < CONVRNN__WINO_MIN_HW;
+           (!bwf || g->oh * g->ow < CONVRNN__WINO_MIN_HW);
 #endif
 }
 #else
@@ -5438,7 +5451,7 @@ static int convrnn__wino4_ok(const convrnn__geom *g) {
 static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const convrnn_real *x, const convrnn_real *w,
                                   const convrnn_real *b, convrnn_real *y) {
 #ifdef CONVRNN__SIMD
-    if (CONVRNN__VEC(t) && convrnn__wino4_ok(g) && convrnn__sconv_wino4(t->alloc_ctx, g, 0, x, w, b, y)) return;
+    if (CONVRNN__VEC(t) && convrnn__wino4_ok(g, 0) && convrnn__sconv_wino4(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->co <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->ci >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 0, x, w, b, y)) return;
@@ -5459,7 +5472,7 @@ static void convrnn__conv_bwd_dx(convrnn_tape *t, const convrnn__geom *g, const 
     if (CONVRNN__VEC(t)) {
         if (dx && g->s > 1 && convrnn__sconv_bwd_col(t->alloc_ctx, g, w, dy, dx)) dx = NULL;
         if (dx && g->s > 1 && convrnn__sconv_bwd_phase(t, g, w, dy, dx)) dx = NULL;
-        if (dx && convrnn__wino4_ok(g) && convrnn__sconv_wino4(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
+        if (dx && convrnn__wino4_ok(g, 0) && convrnn__sconv_wino4(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->ci <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
         if (dx && g->co >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;
@@ -5473,7 +5486,7 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
                                  convrnn_real *dw, convrnn_real *db) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
-        if (dw && convrnn__wino4_ok(g) && convrnn__sconv_bwf_wino4(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && convrnn__wino4_ok(g, 1) && convrnn__sconv_bwf_wino4(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
@@ -5654,8 +5667,9 @@ CONVRNN__OMP_FOR_DYN
 /* dx, dw, db may be NULL (no gradient wanted). On two threads with both gradients wanted, each
    thread computes one of them alone, concurrently (the kernels then see one thread; measured:
    faster than both threads on each in turn, whose regions scale by 1.5-1.9x: 8-28% on the laptop
-   layers, 5% on the readout, up to 2x on small maps). Not for Winograd input gradients (they
-   scale well; the pair was 1-5% slower on 56x56 and 28x28 maps), nor for large strided ones on
+   layers, 5% on the readout, up to 2x on small maps). Not for 3x3 layers with 32+ channels on maps
+   of 196+ pixels (Winograd; they scale well: the pair was 1-5% slower on 56x56 and 28x28 maps
+   with F(2x2,3x3) input gradients), nor for large strided ones on
    the GEMM and scatter (CONVRNN__BWD_PAIR_COL_MAX). Each result is the kernels' own, whatever
    the threads: the same bits either way. Only with the libc allocator (a user allocator need not
    be thread-safe). */

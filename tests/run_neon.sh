@@ -14,7 +14,7 @@ QEMU=${QEMU_AARCH64:-qemu-aarch64}
 OUT=${BUILD_NEON:-build-neon}
 command -v "$CC" >/dev/null 2>&1 || { echo "run_neon: $CC not found"; echo "0 passed, 1 failed"; exit 1; }
 command -v "$QEMU" >/dev/null 2>&1 || { echo "run_neon: $QEMU not found"; echo "0 passed, 1 failed"; exit 1; }
-mkdir -p "$OUT" || exit 2
+mkdir -p "$OUT" build || exit 2   # build/: the tests' temporary files (as under make test)
 
 OMP=""
 if printf '#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n' |

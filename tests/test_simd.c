@@ -7,8 +7,8 @@
    per element, with the tolerances stated at each group:
      reductions (conv, dense, pooling, norms, cells): atol 2e-6, rtol 1e-4
      elementwise ops with transcendental functions:   atol 1e-6, rtol 1e-5
-     convolutions that run Winograd F(4x4, 3x3) (3x3 stride 1, 32+ channels on both sides, maps
-     under 196 pixels), and the cells made of them:   atol 3e-5, rtol 1e-4
+     convolutions that run Winograd F(4x4, 3x3) (3x3 stride 1, 32+ channels on both sides; unless
+     built with CONVRNN_NO_WINO4), and the cells made of them:   atol 3e-5, rtol 1e-4
    (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh; F(4x4,
    3x3) scales the rounding of its 36 products by its transforms' constants, up to 8 and 5:
    test_wino4_accuracy measures it against a double-precision reference). Then
@@ -25,8 +25,13 @@
 #define RTOL_RED 1e-4
 #define ATOL_EW 1e-6
 #define ATOL_W4 3e-5
-/* a 3x3 stride-1 convolution that runs Winograd F(4x4, 3x3) in SIMD builds */
-static int runs_w4(int k, int s, int ci, int co, int oh, int ow) { return k == 3 && s == 1 && ci >= 32 && co >= 32 && oh * ow < 196; }
+/* a 3x3 stride-1 convolution that runs Winograd F(4x4, 3x3) in SIMD builds (its forward and input
+   gradient on every map size, its weight gradient under 196 pixels) */
+#ifdef CONVRNN_NO_WINO4
+static int runs_w4(int k, int s, int ci, int co) { (void)k; (void)s; (void)ci; (void)co; return 0; }
+#else
+static int runs_w4(int k, int s, int ci, int co) { return k == 3 && s == 1 && ci >= 32 && co >= 32; }
+#endif
 #define RTOL_EW 1e-5
 
 static void set_threads(int n) {
@@ -290,8 +295,9 @@ static void test_conv(void) {
         { 2, 4, 4, 600, 520, 2, 1, 1, 1, 1 },   /* panels of 600 and 520 KB (2400 and 2080 deep): wide
                                                    where glibc reports an L2 of 2 MB or more, else narrow */
         { 2, 6, 6, 130, 70, 1, 1, 0, 1, 1 },
-        /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(2x2,3x3) (forward,
-           backward-data, weight gradient): odd sizes (partial tiles), VALID, channel tails, threads */
+        /* 3x3 stride 1 with >= 32 channels on >= 196-pixel maps runs Winograd F(4x4,3x3) in the
+           forward and backward-data and F(2x2,3x3) in the weight gradient (all three F(2x2,3x3) with
+           CONVRNN_NO_WINO4): odd sizes (partial tiles), VALID, channel tails, threads */
         { 1, 18, 16, 32, 40, 3, 1, 1, 1, 0 },
         { 1, 15, 15, 33, 35, 3, 1, 0, 1, 0 },
         { 1, 14, 14, 48, 32, 3, 1, 0, 0, 0 },
@@ -300,8 +306,9 @@ static void test_conv(void) {
         { 2, 7, 7, 128, 256, 3, 1, 0, 1, 2 },   /* Winograd weight gradient on a small map; and 3 threads,
                                                    whose shares of its 32 tasks meet inside a position */
         { 4, 4, 4, 64, 64, 3, 1, 0, 1, 2 },      /* Winograd weight gradient of a 4x4 map (every tile on the border) */
-        /* with >= 32 channels on maps under 196 pixels the three run Winograd F(4x4,3x3) (the two
-           above too): several blocks of tiles and a last panel of 8 columns; VALID; odd sizes
+        /* with >= 32 channels on maps under 196 pixels the three run Winograd F(4x4,3x3) (the
+           F(2x2,3x3) weight gradient of the two above too): several blocks of tiles and a last panel
+           of 8 columns; VALID; odd sizes
            (partial tiles) and channel tails; source channels in blocks of 128 and 32 */
         { 20, 7, 7, 32, 40, 3, 1, 0, 1, 2 },
         { 3, 9, 9, 40, 36, 3, 1, 1, 1, 1 },
@@ -315,7 +322,7 @@ static void test_conv(void) {
         const int *q = cs[i];
         char *name = (char *)malloc(96);
         const int oh = q[7] ? q[1] - q[5] + 1 : q[1], ow = q[7] ? q[2] - q[5] + 1 : q[2];
-        op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4], oh, ow) ? ATOL_W4 : ATOL_RED, RTOL_RED);
+        op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4]) ? ATOL_W4 : ATOL_RED, RTOL_RED);
         snprintf(name, 96, "conv2d n%d %dx%d %d->%d k%d s%d %s%s", q[0], q[1], q[2], q[3], q[4], q[5], q[6],
                  q[7] ? "valid" : "same", q[8] ? " bias" : "");
         add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
@@ -560,9 +567,8 @@ static void cell_case(const char *name, const convrnn_cell_config *cfg, int H, i
     convrnn_cell cell;
     cell_out s, v;
     double r;
-    /* cells of 32+ input and state channels on maps under 196 pixels run their 3x3 convolutions in
-       Winograd F(4x4, 3x3) */
-    const double atol = H * H < 196 && C >= 32 ? ATOL_W4 : ATOL_RED;
+    /* cells of 32+ input and state channels run their 3x3 convolutions in Winograd F(4x4, 3x3) */
+    const double atol = runs_w4(3, 1, C, C) ? ATOL_W4 : ATOL_RED;
     int i;
     convrnn_params_init_empty(&ps);
     CHECKF(convrnn_cell_create(&cell, cfg, "simd/", H, H, C, cr, cf, &ps) == CONVRNN_OK, "%s: %s", name, ps.err.msg);
@@ -670,7 +676,7 @@ static void test_wino4_accuracy(void) {
     for (i = 0; i < ny; i++) dy[i] = (float)convrnn_rng_normal(&rng);
     memset(&g, 0, sizeof g);
     g.n = n; g.h = g.w = g.oh = g.ow = h; g.ci = ci; g.co = co; g.kh = g.kw = 3; g.s = 1; g.pt = g.pl = 1;
-    CHECK(convrnn__wino4_ok(&g));
+    CHECK(convrnn__wino4_ok(&g, 1));
     convrnn_tape_init(&t, 1);
     convrnn__conv_fwd_any(&t, &g, x, w, NULL, y);
     convrnn__conv_bwd_any(&t, &g, x, w, dy, dx, dw, NULL);
