@@ -2424,7 +2424,8 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__WINO_MIN_C 32             /* Winograd for 3x3 stride 1 with this many channels on both */
 #define CONVRNN__WINO_MIN_HW 196           /* sides and this many output pixels per map (measured: on 7x7
                                               and smaller maps or fewer channels the direct kernel wins);
-                                              its forward and input gradient run only without F(4x4, 3x3) */
+                                              F(2x2, 3x3)'s forward and input gradient run only when
+                                              F(4x4, 3x3) is off (CONVRNN_NO_WINO4) */
 #define CONVRNN__WINO4_MIN_C 32            /* Winograd F(4x4, 3x3) with this many channels on both sides
                                               (measured: 16 -> 32, 32 -> 16, 16 -> 16 no faster on one
                                               thread, slower on two): the forward and input gradient on
