@@ -261,6 +261,14 @@ static void test_conv(void) {
         { 3, 11, 13, 6, 4, 5, 1, 0, 1, 1 },     /* the same with a 5x5 kernel, odd sizes */
         { 2, 10, 9, 3, 2, 3, 1, 0, 1, 0 },      /* 2 and 3 destination channels (tiles of more rows) */
         { 1, 20, 18, 4, 3, 3, 1, 1, 1, 0 },     /* VALID: the source row is longer than the vectors */
+        /* narrow destinations from whole vectors of source channels: channel dot products (a
+           group of pixels per vector of sums); 3, 5 and 6 destination channels (lanes left over),
+           VALID, an even kernel with SAME's padding after, 2 source vectors, threads */
+        { 2, 9, 9, 3, 32, 3, 1, 0, 1, 1 },
+        { 2, 10, 9, 16, 5, 3, 1, 1, 1, 1 },
+        { 1, 7, 7, 16, 6, 2, 1, 0, 1, 0 },
+        { 2, 9, 8, 12, 2, 3, 1, 1, 1, 1 },
+        { 2, 11, 11, 7, 32, 3, 1, 0, 0, 1 },
         /* one vector of outputs, 16 or 32 input channels: weight-gradient tiles of a tap's channels */
         { 2, 7, 7, 16, 16, 3, 1, 0, 1, 1 },
         { 3, 7, 7, 32, 16, 3, 1, 0, 1, 0 },
@@ -321,7 +329,6 @@ static void test_conv(void) {
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         const int *q = cs[i];
         char *name = (char *)malloc(96);
-        const int oh = q[7] ? q[1] - q[5] + 1 : q[1], ow = q[7] ? q[2] - q[5] + 1 : q[2];
         op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4]) ? ATOL_W4 : ATOL_RED, RTOL_RED);
         snprintf(name, 96, "conv2d n%d %dx%d %d->%d k%d s%d %s%s", q[0], q[1], q[2], q[3], q[4], q[5], q[6],
                  q[7] ? "valid" : "same", q[8] ? " bias" : "");
