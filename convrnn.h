@@ -3330,11 +3330,11 @@ CONVRNN__OMP_FOR_DYN
    (the planar kernel fills 14 of 16 lanes on 14-wide maps and transposes its source and results).
    Forward adds the bias, backward-data adds the result to dx. Tasks are samples, or runs of a
    sample's groups when the samples are fewer than CONVRNN__CHUNKS_PER_THREAD per thread; each
-   destination element is summed by one task in a fixed order. With VL = 8 or 4 (AVX2, NEON) the
-   VL accumulators are too few to hide the FMA latency but with one destination channel (ND = 1,
-   VL pixels a group): AVX2, 56x56 3->64 input gradient 4.3-5.1 ms against the planar kernel's 4.3-4.4;
-   28x28 1->16 0.46-0.56 against 0.96. Returns 0 (nothing written) when it does not apply or
-   without scratch. */
+   destination element is summed by one task in a fixed order. With VL = 8 or 4 (AVX2, NEON) it
+   runs only for one destination channel (ND = 1, VL pixels a group): measured on AVX2, the input
+   gradient of 56x56 3->64 took 4.3-5.1 ms against the planar kernel's 4.3-4.4, that of 28x28
+   1->16 0.46-0.56 against 0.96. Returns 0 (nothing written) when it does not apply or without
+   scratch. */
 #define CONVRNN__DOT_MAXTAPS 64
 typedef struct {
     const convrnn__geom *g;
