@@ -30,6 +30,32 @@ def parse(path):
     return rows, info
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+
+
+def combine(rs, times=("fwd_ms", "fwdbwd_ms")):
+    """One layer's or training step's RESULT lines of several rounds as one: the median of the
+    rounds' median times, GFLOP/s from those (the FLOPs of a round are its GFLOP/s x its time), the
+    highest peak measured beside it."""
+    if len(rs) == 1:
+        return rs[0]
+    d = dict(rs[0])
+    for t in times:
+        if t not in rs[0]:
+            continue
+        ms = median(float(r[t]) for r in rs)
+        d[t] = "%.4f" % ms
+        g = t.replace("_ms", "_gflops")
+        if g in rs[0]:
+            d[g] = "%.2f" % (float(rs[0][g]) * float(rs[0][t]) / ms)
+    if "peak_near_gflops" in rs[0]:
+        d["peak_near_gflops"] = "%.1f" % max(float(r.get("peak_near_gflops", 0)) for r in rs)
+    return d
+
+
 def f(x, fmt="%.2f"):
     return fmt % x if x is not None else "-"
 
@@ -45,13 +71,17 @@ def report(path, quiet=False):
     out("FMA peak measured by the run: " + ", ".join("%d thread(s) %.0f GFLOP/s" % (k, v) for k, v in sorted(peak.items())))
     out()
 
-    # ---- layers
-    lay = {}
+    # ---- layers (several rounds: the median of the rounds' medians)
+    rounds = {}
     for r in rows:
         if r["kind"] == "layer" and "fwd_ms" in r:
-            lay[(r["name"], int(r["threads"]), r["impl"])] = r
+            rounds.setdefault((r["name"], int(r["threads"]), r["impl"]), []).append(r)
         elif r["kind"] == "layer":
             out("layer %s (%s): %s" % (r.get("name"), r.get("impl"), r.get("status")))
+    lay = {key: combine(rs) for key, rs in rounds.items()}
+    nround = max((len(rs) for rs in rounds.values()), default=0)
+    if nround > 1:
+        out("layers: the median of %d rounds' medians (ours and PyTorch's in turn in each round)" % nround)
     names = []
     for (n, th, impl) in lay:
         if n not in names:
@@ -84,12 +114,16 @@ def report(path, quiet=False):
     out()
 
     # ---- training step
-    tr = {}
+    trr = {}
     for r in rows:
         if r["kind"] == "train" and "step_ms" in r:
-            tr[(r["model"], int(r["T"]), int(r["threads"]), r["impl"])] = r
+            trr.setdefault((r["model"], int(r["T"]), int(r["threads"]), r["impl"]), []).append(r)
         elif r["kind"] == "train":
             out("train %s (%s): %s" % (r.get("model"), r.get("impl"), r.get("status")))
+    tr = {key: combine(rs, ("step_ms", "full_step_ms")) for key, rs in trr.items()}
+    nround = max((len(rs) for rs in trr.values()), default=0)
+    if nround > 1:
+        out("training steps: the median of %d rounds' medians (ours and PyTorch's in turn in each round)" % nround)
     out("| training step (batch 64) | T | thr | ours ms | torch ms | x | ours, full unroll ms (node-steps run) | x, full unroll |")
     out("|---|---|---|---|---|---|---|---|")
     for key in sorted({(m, T, th) for (m, T, th, _) in tr}):
@@ -140,8 +174,7 @@ def main():
     if len(runs) > 1:
         print("medians of %d runs:" % len(runs))
     for name, _ in runs[0]:
-        xs = sorted(x for run in runs for n, x in run if n == name)
-        print("speedup %s %.2f" % (name, xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])))
+        print("speedup %s %.2f" % (name, median(x for run in runs for n, x in run if n == name)))
 
 
 if __name__ == "__main__":

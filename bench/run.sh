@@ -9,10 +9,14 @@
 #   - a full training step (forward, BPTT, SGD) of laptop_gru and laptop_rgc, batch 64, T = 10, 16
 #     (validated: loss and every gradient of one step against the scalar kernels);
 # and the peak memory of the first training step of a fresh process (1 thread). Medians of the
-# repetitions after warm-up. Prints a table and ends with one line per comparison:
+# repetitions after warm-up. The layers and the training steps run in ROUNDS rounds, ours and
+# PyTorch's in turn within each (a slow spell of the shared machine then hits both sides instead of
+# one); each time is the median of its rounds' medians. Prints a table and ends with one line per
+# comparison:
 #   speedup NAME X      X = PyTorch's median time / ours (for mem_*: PyTorch's peak / ours)
 # Environment: CC (cc), BENCH_PYTHON (/usr/bin/python3, needs torch), BENCH_BUILD (build-bench),
-#   REPS_BIG (5: BaseNet layers), REPS_SMALL (20: laptop layers), REPS_TRAIN (7), THREADS ("1 2").
+#   REPS_BIG (5: BaseNet layers), REPS_SMALL (20: laptop layers), REPS_TRAIN (7), THREADS ("1 2"),
+#   ROUNDS (3: rounds of the layers and of the training steps, REPS_* repetitions each).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 CC=${CC:-cc}
@@ -22,6 +26,7 @@ REPS_BIG=${REPS_BIG:-5}
 REPS_SMALL=${REPS_SMALL:-20}
 REPS_TRAIN=${REPS_TRAIN:-7}
 THREADS=${THREADS:-"1 2"}
+ROUNDS=${ROUNDS:-3}
 mkdir -p "$OUT" || exit 2
 RES="$OUT/results.txt"
 : >"$RES"
@@ -46,8 +51,8 @@ fi
 } >>"$RES"
 start=$(date +%s)
 
-run() {   # run a command, keep its RESULT lines, echo them
-  "$@" 2>&1 | tee -a "$OUT/log.txt" | grep '^RESULT' | tee -a "$RES"
+run() {   # run a command, keep its RESULT lines (a layer's tagged with its round), echo them
+  "$@" 2>&1 | tee -a "$OUT/log.txt" | grep '^RESULT' | sed "s/^RESULT \(layer\|train\) /RESULT \1 round=${ROUND:-1} /" | tee -a "$RES"
 }
 for th in $THREADS; do
   echo "== FMA peak, $th thread(s)"
@@ -59,28 +64,40 @@ for th in $THREADS; do
   echo "RESULT peak threads=$th gflops=$tot" | tee -a "$RES"
   rm -f "$OUT"/peak.*
 done
-for th in $THREADS; do
-  echo "== conv layers, $th thread(s) (BaseNet: $REPS_BIG repetitions, laptop: $REPS_SMALL)"
-  for set in basenet laptop; do
-    OMP_NUM_THREADS=$th; export OMP_NUM_THREADS
-    run "$B" layers $set "$REPS_BIG" "$REPS_SMALL" | sed 's/^RESULT /  ours  /'
-    if [ $TORCH = 1 ]; then
-      run "$PY" bench/bench_torch.py layers $set "$REPS_BIG" "$REPS_SMALL" "$th" | sed 's/^RESULT /  torch /'
-    fi
+ROUND=1
+while [ "$ROUND" -le "$ROUNDS" ]; do
+  for th in $THREADS; do
+    echo "== conv layers, $th thread(s), round $ROUND of $ROUNDS (BaseNet: $REPS_BIG repetitions, laptop: $REPS_SMALL)"
+    for set in basenet laptop; do
+      OMP_NUM_THREADS=$th; export OMP_NUM_THREADS
+      run "$B" layers $set "$REPS_BIG" "$REPS_SMALL" | sed 's/^RESULT /  ours  /'
+      if [ $TORCH = 1 ]; then
+        run "$PY" bench/bench_torch.py layers $set "$REPS_BIG" "$REPS_SMALL" "$th" | sed 's/^RESULT /  torch /'
+      fi
+    done
   done
+  ROUND=$((ROUND + 1))
 done
+ROUND=1
 for m in laptop_gru laptop_rgc; do
   "$B" describe $m >"$OUT/$m.desc" || exit 1
 done
-for T in 10 16; do
-  for th in $THREADS; do
-    for m in laptop_gru laptop_rgc; do
-      echo "== training step $m, T=$T, $th thread(s), batch 64"
-      OMP_NUM_THREADS=$th; export OMP_NUM_THREADS
-      run "$B" train $m $T "$REPS_TRAIN" | sed 's/^RESULT /  ours  /'
-      [ $TORCH = 1 ] && run "$PY" bench/bench_torch.py train "$OUT/$m.desc" $T "$REPS_TRAIN" "$th" | sed 's/^RESULT /  torch /'
+ROUND=1
+while [ "$ROUND" -le "$ROUNDS" ]; do
+  for T in 10 16; do
+    for th in $THREADS; do
+      for m in laptop_gru laptop_rgc; do
+        echo "== training step $m, T=$T, $th thread(s), batch 64, round $ROUND of $ROUNDS"
+        OMP_NUM_THREADS=$th; export OMP_NUM_THREADS
+        run "$B" train $m $T "$REPS_TRAIN" | sed 's/^RESULT /  ours  /'
+        [ $TORCH = 1 ] && run "$PY" bench/bench_torch.py train "$OUT/$m.desc" $T "$REPS_TRAIN" "$th" | sed 's/^RESULT /  torch /'
+      done
     done
   done
+  ROUND=$((ROUND + 1))
+done
+ROUND=1
+for T in 10 16; do
   for m in laptop_gru laptop_rgc; do
     echo "== peak memory of a training step $m, T=$T (fresh process, 1 thread)"
     OMP_NUM_THREADS=1; export OMP_NUM_THREADS
