@@ -1759,7 +1759,7 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           (CONVRNN_NO_WINO4; the tiles' 4x4 patches read in place, zeros off the
                           map);
      channel dots         at most VL/2 destination channels from whole vectors of source
-                          channels, stride 1 (AVX2 and NEON: one destination channel only): a
+                          channels, stride 1 (AVX2: one destination channel only; NEON: never): a
                           zero-padded NHWC copy of each sample, and per group of VL / ND
                           destination pixels VL accumulators of channel products, summed across
                           their lanes at the end into one vector of results (AVX-512, against the
@@ -3330,11 +3330,12 @@ CONVRNN__OMP_FOR_DYN
    (the planar kernel fills 14 of 16 lanes on 14-wide maps and transposes its source and results).
    Forward adds the bias, backward-data adds the result to dx. Tasks are samples, or runs of a
    sample's groups when the samples are fewer than CONVRNN__CHUNKS_PER_THREAD per thread; each
-   destination element is summed by one task in a fixed order. With VL = 8 or 4 (AVX2, NEON) it
-   runs only for one destination channel (ND = 1, VL pixels a group): measured on AVX2, the input
-   gradient of 56x56 3->64 took 4.3-5.1 ms against the planar kernel's 4.3-4.4, that of 28x28
-   1->16 0.46-0.56 against 0.96. Returns 0 (nothing written) when it does not apply or without
-   scratch. */
+   destination element is summed by one task in a fixed order. With VL = 8 (AVX2) it runs only for
+   one destination channel (ND = 1, 8 pixels a group): measured on AVX2, the input gradient of
+   56x56 3->64 took 4.3-5.1 ms against the planar kernel's 4.3-4.4, that of 28x28 1->16 0.46-0.56
+   against 0.96. NEON (VL = 4) keeps the planar kernel: 4 accumulators cannot hide the FMA latency
+   where the planar tiles have 8 or more, and no ARM machine was at hand to measure. Returns 0
+   (nothing written) when it does not apply or without scratch. */
 #define CONVRNN__DOT_MAXTAPS 64
 typedef struct {
     const convrnn__geom *g;
@@ -3448,7 +3449,7 @@ static int convrnn__sconv_dot(void *actx, const convrnn__geom *g, int bwd, const
     char *mem, *base;
     convrnn__dotp c;
     if (Cd > CONVRNN__PL_MAXD || g->s != 1 || Cs % VL != 0 || taps > CONVRNN__DOT_MAXTAPS) return 0;
-    if (VL < 16 && nd > 1) return 0;   /* VL accumulators: too few for 8 or 4 lanes but with one channel */
+    if (VL < 16 && (nd > 1 || VL < 8)) return 0;   /* AVX2: one channel only; NEON: not at all (see above) */
     if (flops <= CONVRNN__PAR_FLOPS) nthr = 1;
     pieces = nthr == 1 || g->n >= CONVRNN__CHUNKS_PER_THREAD * nthr ? 1 : (CONVRNN__CHUNKS_PER_THREAD * nthr + g->n - 1) / g->n;
     if (pieces > ngr) pieces = ngr;
