@@ -3473,7 +3473,7 @@ static int convrnn__sconv_dot(void *actx, const convrnn__geom *g, int bwd, const
     c.SH = bwd ? g->oh : g->h; c.SW = bwd ? g->ow : g->w; c.DH = DH; c.DW = DW; c.QH = DH + kh - 1; c.QW = DW + kw - 1;
     c.ry = bwd ? kh - 1 - g->pt : g->pt; c.rx = bwd ? kw - 1 - g->pl : g->pl;
     for (t = 0; t < taps; t++) c.toff[t] = ((size_t)(t / kw) * c.QW + t % kw) * Cs;
-    for (t = 0; t < VL; t++) c.bvec[t] = bias && !bwd ? bias[t % nd] : 0.0f;
+    for (t = 0; t < VL; t++) c.bvec[t] = bias && !bwd && t % nd < Cd ? bias[t % nd] : 0.0f;
 CONVRNN__OMP_REGION(nthr > 1)
     {
         float *q = (float *)(base + sz_w + (size_t)convrnn__tid() * sz_q);
