@@ -3348,11 +3348,9 @@ typedef struct {
 /* acc[p ND + d] += a[p] * wk[d wrow] for p < VL / ND, d < ND */
 CONVRNN__FINL void convrnn__dot_fma(convrnn__vf *acc, const convrnn__vf *a, const float *wk, size_t wrow, const int ND) {
     convrnn__vf wv[8];
-    int p, d;
-    CONVRNN__UNROLL for (d = 0; d < ND; d++) wv[d] = convrnn__vld(wk + d * wrow);
-    CONVRNN__UNROLL for (p = 0; p < CONVRNN__VL / ND; p++) {
-        CONVRNN__UNROLL for (d = 0; d < ND; d++) acc[p * ND + d] = convrnn__vfma(a[p], wv[d], acc[p * ND + d]);
-    }
+    int i;
+    CONVRNN__UNROLL for (i = 0; i < ND; i++) wv[i] = convrnn__vld(wk + i * wrow);
+    CONVRNN__UNROLL for (i = 0; i < CONVRNN__VL; i++) acc[i] = convrnn__vfma(a[i / ND], wv[i % ND], acc[i]);   /* i = p ND + d */
 }
 /* the group of sample n (padded to q) whose first pixel is q0, at (py, px); its pixels past the
    map's end repeat q0 and are not stored. ND a constant after inlining. */
