@@ -1814,7 +1814,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    written once); on AVX-512 with pixel ranges and 8-32 outputs in rows of 8, a transposed form
    (8 output channels broadcast from dy x up to 3 vectors of filter rows); the chunk's dy panel
    kept in L1 across the row tiles (copied into an aligned block when co spans several panels),
-   the next tile's rows of dw and the next chunk's rows of dy prefetched while a tile runs. (A
+   the next chunk's rows of dy prefetched while a tile runs, and the next tile's rows of dw too
+   unless the tile accumulates into a pixel range's partial sum (small, in cache). (A
    packed-GEMM weight gradient for many input channels measured slower on every shape tried: 1x1,
    3x3 stride 2, 5x5, and the 512 -> 1000 readout, AVX2 and AVX-512; so did padding conv1's rows
    chunk by chunk inside its range's task instead of the range's samples before it, 1% slower.)
@@ -4396,9 +4397,11 @@ static void convrnn__bwfp_task(const convrnn__bwfp *c, int ks, int rg, int grp, 
                 }
                 /* the next tile's rows of dw (after the last tile, the next panel's first), so that
                    they arrive while this one computes: the kernel starts by loading its rows, and
-                   dw (a readout's 8 MB) comes from memory, one page per row */
+                   dw (a readout's 8 MB) comes from memory, one page per row. Not with pixel ranges:
+                   their partial sums (at most 64K values) stay in cache (measured: conv1's weight
+                   gradient 1-5% faster without these prefetches) */
                 if (tn == t1 && pp + 1 < p1) { tn = t0; cn = col + NR; wn = Co - cn < NR ? Co - cn : NR; }
-                if (tn < t1) {
+                if (tn < t1 && c->KS == 1) {
                     const int r1 = tn * MR, mn = R - r1 < MR ? R - r1 : MR;
                     for (i = 0; i < mn; i++)
                         for (v = 0; v < wn; v += 16) CONVRNN__PREFETCH(dwt + (size_t)(r1 + i) * Co + cn + v);
