@@ -985,8 +985,9 @@ CONVRNNDEF double convrnn_lr_at(const convrnn_sgd_config *c, long step);
 /* sum over parameters of lambda * wd_scale * sum(w^2) / 2, in double */
 CONVRNNDEF double convrnn_weight_decay_loss(const convrnn_params *ps, double wd_scale);
 /* One update from ps->grads (which it modifies: decay and clipping are applied in place).
-   grad_norm (may be NULL) receives the global norm before clipping. Non-finite gradients leave
-   the weights untouched and return CONVRNN_ERR_NOT_FINITE. */
+   grad_norm (may be NULL) receives the global norm before clipping. Non-finite gradients, or an
+   update that would make a weight or momentum buffer non-finite, leave the weights and buffers
+   untouched and return CONVRNN_ERR_NOT_FINITE. */
 CONVRNNDEF convrnn_status convrnn_sgd_step(convrnn_params *ps, const convrnn_sgd_config *c, long step,
                                            double *grad_norm, convrnn_error *err);
 
@@ -1001,9 +1002,11 @@ typedef struct convrnn_data_config {
 CONVRNNDEF convrnn_status convrnn_dataset_stats(const convrnn_dataset *ds, double *mean, double *std, convrnn_error *err);
 /* Fisher-Yates shuffle of idx[0..n) */
 CONVRNNDEF void convrnn_shuffle(int *idx, int n, convrnn_rng *r);
-/* Normalised (and, with rng != NULL, augmented) images of idx[0..n) into out (n*h*w*c), labels. */
-CONVRNNDEF void convrnn_batch_fill(const convrnn_dataset *ds, const int *idx, int n, const convrnn_data_config *dc,
-                                   convrnn_rng *rng, convrnn_real *out, int *labels);
+/* Normalised (and, with rng != NULL, augmented) images of idx[0..n) into out (n*h*w*c), labels
+   (NULL: not wanted). CONVRNN_ERR_ARG (nothing written) for a NULL argument, a set of other than
+   1-4 channels (dc holds 4 means and deviations) or an index outside [0, ds->n). */
+CONVRNNDEF convrnn_status convrnn_batch_fill(const convrnn_dataset *ds, const int *idx, int n, const convrnn_data_config *dc,
+                                             convrnn_rng *rng, convrnn_real *out, int *labels);
 /* A generated data set standing in for real images: num_classes classes of oriented gratings with
    class-specific orientation and frequency, random phase, contrast and noise. */
 CONVRNNDEF convrnn_status convrnn_dataset_synthetic(convrnn_dataset *ds, int n, int h, int w, int c, int num_classes,
@@ -1037,14 +1040,19 @@ typedef struct convrnn_trainer {
 CONVRNNDEF convrnn_status convrnn_trainer_init(convrnn_trainer *tr, convrnn_model *m, const convrnn_dataset *train,
                                                const convrnn_train_config *cfg);
 /* One SGD step on the next batch. loss: cross-entropy of the batch (without the decay term);
-   acc: its accuracy. A non-finite loss stops before the update (CONVRNN_ERR_NOT_FINITE). */
+   acc: its accuracy. A non-finite loss, gradient or update stops before the update
+   (CONVRNN_ERR_NOT_FINITE: the weights stay at the last good step). */
 CONVRNNDEF convrnn_status convrnn_trainer_step(convrnn_trainer *tr, double *loss, double *acc);
 CONVRNNDEF void convrnn_trainer_free(convrnn_trainer *tr);
 /* Checkpoint: every parameter (TF names), the momentum buffers ("opt/momentum/<name>"), the step and
-   seed in the metadata, written atomically. Loading checks that the graph matches. */
+   seed in the metadata, written atomically (nothing is written while a weight or buffer is NaN or
+   infinite: CONVRNN_ERR_NOT_FINITE). Loading checks that the graph matches, that every buffer is F32
+   of its parameter's shape and finite, and the step, before it changes anything: on an error the
+   model, the buffers and the step are as they were. */
 CONVRNNDEF convrnn_status convrnn_trainer_save(const convrnn_trainer *tr, const char *path, convrnn_error *err);
 CONVRNNDEF convrnn_status convrnn_trainer_load(convrnn_trainer *tr, const char *path, convrnn_error *err);
-/* Accuracy and mean loss of the model's decoder output on a data set (batches of `batch`). */
+/* Accuracy and mean loss of the model's decoder output on a data set (batches of `batch`). A
+   non-finite mean loss (weights or data holding NaN or infinity) returns CONVRNN_ERR_NOT_FINITE. */
 CONVRNNDEF convrnn_status convrnn_evaluate(convrnn_model *m, const convrnn_dataset *ds, const convrnn_train_config *cfg,
                                            double *acc, double *loss, convrnn_error *err);
 /* ================================================================================== [API-METRICS]
@@ -1190,7 +1198,8 @@ typedef enum convrnn_wilcoxon_mode {
     CONVRNN_WILCOXON_AUTO = 0, CONVRNN_WILCOXON_EXACT = 1, CONVRNN_WILCOXON_APPROX = 2
 } convrnn_wilcoxon_mode;
 /* Wilcoxon signed-rank test on d = a - b (b may be NULL: a holds the differences), scipy 1.10
-   defaults (see the header notes). All-zero differences in the approximation: CONVRNN_ERR_ARG. */
+   defaults (see the header notes). All-zero differences in the approximation: CONVRNN_ERR_ARG.
+   CONVRNN_WILCOXON_EXACT takes n <= 1000 (the exact distribution costs n^3; AUTO uses it up to 50). */
 CONVRNNDEF convrnn_status convrnn_wilcoxon(const double *a, const double *b, int n, convrnn_wilcoxon_mode mode,
                                            convrnn_test_result *res, convrnn_error *err);
 /* Friedman test on a (n_blocks x k) table (rows: blocks, e.g. splits; columns: treatments), k >= 3,
@@ -1211,8 +1220,9 @@ typedef struct convrnn_splits {
 } convrnn_splits;
 /* Random shuffle splits with sklearn's sizes. train_size/test_size: a fraction in (0,1), an integer
    count >= 1, or 0 for "the complement" (at least one must be set). strata: NULL for ShuffleSplit,
-   else per-item class ids >= 0 for StratifiedShuffleSplit (every class needs >= 2 items, and both
-   sides >= the number of classes). */
+   else per-item class ids >= 0 for StratifiedShuffleSplit (any values: the classes are the distinct
+   ids, in ascending order, as numpy's unique; every class needs >= 2 items, and both sides >= the
+   number of classes). */
 CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int n_splits, double train_size,
                                                  double test_size, const int *strata, uint64_t seed,
                                                  convrnn_error *err);
@@ -1324,8 +1334,9 @@ CONVRNNDEF convrnn_status convrnn_classifier_proba(const convrnn_classifier *m, 
 CONVRNNDEF void convrnn_classifier_free(convrnn_classifier *m);
 
 /* ---------------------------------------------------------------- behaviour: I1 and OST */
-/* Image-level d' (I1, spec 5.4) from class probabilities P (n x n_classes) of the n test images with
-   true labels. class_valid (may be NULL = all valid) marks classes the decoder could predict. */
+/* Image-level d' (I1, spec 5.4) from class probabilities P (n x n_classes, each in [0, 1]: else
+   CONVRNN_ERR_ARG, or CONVRNN_ERR_NOT_FINITE for NaN or infinity) of the n test images with true
+   labels. class_valid (may be NULL = all valid) marks classes the decoder could predict. */
 CONVRNNDEF convrnn_status convrnn_i1_dprime(const double *proba, const int *labels, int n, int n_classes,
                                             const unsigned char *class_valid, double *i1, convrnn_error *err);
 
@@ -1439,7 +1450,8 @@ CONVRNNDEF convrnn_status convrnn_neural_score_static(const double *X, int N, in
                                                       const convrnn_splits *splits, const convrnn_pls_options *pls,
                                                       double *score, double *per_split, double *r,
                                                       convrnn_error *err);
-/* Mean of the bins whose start lies in [t0, t1): resp (N x Q x B) -> out (N x Q). */
+/* Mean of the bins whose start lies in [t0, t1): resp (N x Q x B) -> out (N x Q). A non-finite
+   response in those bins: CONVRNN_ERR_NOT_FINITE. */
 CONVRNNDEF convrnn_status convrnn_time_average(const double *resp, int N, int Q, int B, const double *bin_ms,
                                                double t0, double t1, double *out, convrnn_error *err);
 /* Index of the largest non-NaN score (ties: earliest); -1 if all are NaN. */
@@ -1559,6 +1571,7 @@ CONVRNNDEF void convrnn_synth_ost_free(convrnn_synth_ost *s);
 #include <math.h>
 #include <float.h>
 #include <errno.h>
+#include <limits.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -11251,6 +11264,12 @@ static convrnn_status convrnn__write_weights(const convrnn_model *m, const char 
     size_t off = 0, j;
     if (!m || !path) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: NULL argument");
     if (!ps->finalized) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: model not created");
+    /* the readers refuse non-finite values: such a file would replace a good one by one that
+       cannot be read back, so nothing is written (the float copies are checked below too: a
+       double build's values can overflow float) */
+    if (!convrnn_check_finite(ps->values, ps->total) || (with_momentum && !convrnn_check_finite(ps->opt_state, ps->total)))
+        return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "save: the %s hold NaN or infinity; %s not written",
+                                 with_momentum && convrnn_check_finite(ps->values, ps->total) ? "momentum buffers" : "weights", path);
     buf = (float *)convrnn_calloc(NULL, copies * ps->total + 1, sizeof(float));
     if (with_momentum) names = (char (*)[CONVRNN_NAME_MAX + 16])convrnn_calloc(NULL, (size_t)ps->count + 1, sizeof *names);
     if (!buf || (with_momentum && !names)) { convrnn_free(NULL, buf); convrnn_free(NULL, names); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "save: out of memory"); }
@@ -11273,6 +11292,8 @@ static convrnn_status convrnn__write_weights(const convrnn_model *m, const char 
         off += pi->size;
     }
     if (s && err && !err->status) convrnn_error_set(err, s, "save: could not add a tensor");
+    for (j = 0; !s && j < copies * ps->total; j++)
+        if (!(buf[j] - buf[j] == 0)) s = convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "save: a value overflows float; %s not written", path);
     if (!s) s = convrnn_st_writer_save(&w, path, err);
     convrnn_st_writer_free(&w);
     convrnn_free(NULL, text);
@@ -11312,7 +11333,8 @@ CONVRNNDEF convrnn_status convrnn_model_load_st(convrnn_model *m, const convrnn_
             }
             if (v == m->spec.n_nodes || m->spec.nodes[v].cell.type != CONVRNN_CELL_IDENTITY)
                 return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "weights: unexpected tensor '%s'", ft->name);
-            if (ft->ndim > 1 || (ft->ndim == 1 && ft->shape[0] != 1) || convrnn_st_tensor_to_f64(ft, dv, 1, err))
+            if (ft->ndim > 1 || (ft->ndim == 1 && ft->shape[0] != 1) || (ft->dtype != CONVRNN_DT_F32 && ft->dtype != CONVRNN_DT_F64) ||
+                convrnn_st_tensor_to_f64(ft, dv, 1, err))
                 return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "weights: '%s' must hold one float", ft->name);
             if (dv[0] != 0)
                 return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "weights: '%s' is %g; plain layers have a fixed decay of 0", ft->name, dv[0]);
@@ -11444,8 +11466,23 @@ CONVRNNDEF convrnn_status convrnn_sgd_step(convrnn_params *ps, const convrnn_sgd
         }
         if (c->clip_norm > 0 && sqrt(n2) > c->clip_norm) scale = c->clip_norm / sqrt(n2);
     }
-    /* 4. momentum update */
+    /* 4. momentum update: first checked without writing (a non-finite momentum buffer, or an update
+       that overflows, leaves every weight and buffer as it was), then applied */
     lr = convrnn_lr_at(c, step);
+    for (i = 0; i < ps->count; i++) {
+        const convrnn_param_info *p = &ps->info[i];
+        const convrnn_real *g = ps->grads + p->offset, *w = ps->values + p->offset, *a = ps->opt_state + p->offset;
+        const convrnn_real m = (convrnn_real)c->momentum, l = (convrnn_real)lr, sc = (convrnn_real)scale;
+        if (!p->trainable) continue;
+        for (j = 0; j < p->size; j++) {
+            const convrnn_real gj = g[j] * sc, aj = m * a[j] + gj;
+            const convrnn_real wj = w[j] - (c->nesterov ? l * (gj + m * aj) : l * aj);
+            if (!(aj - aj == 0) || !(wj - wj == 0))
+                return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE,
+                                         "sgd_step: the update of '%s' is not finite at step %ld (momentum buffer %g); weights left as they were",
+                                         p->name, step, (double)a[j]);
+        }
+    }
     for (i = 0; i < ps->count; i++) {
         const convrnn_param_info *p = &ps->info[i];
         convrnn_real *g = ps->grads + p->offset, *w = ps->values + p->offset, *a = ps->opt_state + p->offset;
@@ -11489,10 +11526,13 @@ CONVRNNDEF void convrnn_shuffle(int *idx, int n, convrnn_rng *r) {
     }
 }
 
-CONVRNNDEF void convrnn_batch_fill(const convrnn_dataset *ds, const int *idx, int n, const convrnn_data_config *dc,
-                                   convrnn_rng *rng, convrnn_real *out, int *labels) {
-    const int H = ds->h, W = ds->w, C = ds->c, pad = rng ? dc->crop_pad : 0;
-    int b, y, x, c;
+CONVRNNDEF convrnn_status convrnn_batch_fill(const convrnn_dataset *ds, const int *idx, int n, const convrnn_data_config *dc,
+                                             convrnn_rng *rng, convrnn_real *out, int *labels) {
+    int H, W, C, pad, b, y, x, c;
+    if (!ds || !ds->images || !dc || (n > 0 && (!idx || !out)) || ds->c < 1 || ds->c > 4) return CONVRNN_ERR_ARG;
+    for (b = 0; b < n; b++)
+        if (idx[b] < 0 || idx[b] >= ds->n) return CONVRNN_ERR_ARG;
+    H = ds->h; W = ds->w; C = ds->c; pad = rng ? dc->crop_pad : 0;
     for (b = 0; b < n; b++) {
         const uint8_t *src = ds->images + (size_t)idx[b] * H * W * C;
         convrnn_real *dst = out + (size_t)b * H * W * C;
@@ -11510,6 +11550,7 @@ CONVRNNDEF void convrnn_batch_fill(const convrnn_dataset *ds, const int *idx, in
             }
         if (labels) labels[b] = ds->labels[idx[b]];
     }
+    return CONVRNN_OK;
 }
 
 CONVRNNDEF convrnn_status convrnn_dataset_synthetic(convrnn_dataset *ds, int n, int h, int w, int c, int num_classes,
@@ -11605,7 +11646,8 @@ CONVRNNDEF convrnn_status convrnn_trainer_step(convrnn_trainer *tr, double *loss
         tr->perm_epoch = epoch;
     }
     convrnn_rng_seed(&rng, convrnn__mix64(c->seed, (uint64_t)tr->step));
-    convrnn_batch_fill(tr->ds, tr->perm + (size_t)pos * B, B, &c->data, &rng, tr->x, tr->y);
+    if (convrnn_batch_fill(tr->ds, tr->perm + (size_t)pos * B, B, &c->data, &rng, tr->x, tr->y))
+        return convrnn_error_set(&tr->err, CONVRNN_ERR_ARG, "trainer_step: the data set has %d channels (1-4 supported)", tr->ds->c);
     convrnn_tape_reset(&tr->tape);
     convrnn_params_zero_grad(&m->params);
     st = convrnn_stimulus_make(tr->x, B, tr->ds->h, tr->ds->w, tr->ds->c, c->T, c->image_off);
@@ -11643,6 +11685,7 @@ CONVRNNDEF convrnn_status convrnn_trainer_load(convrnn_trainer *tr, const char *
     char *end;
     long step;
     int i;
+    convrnn_real *mom;
     memset(&st, 0, sizeof st);
     if ((s = convrnn_st_read(path, &st, err)) != CONVRNN_OK) return s;
     txt = convrnn_st_meta(&st, "convrnn_graph");
@@ -11654,28 +11697,45 @@ CONVRNNDEF convrnn_status convrnn_trainer_load(convrnn_trainer *tr, const char *
             return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "checkpoint %s was written for another graph", path);
         }
     }
-    if (!stp || (step = strtol(stp, &end, 10)) < 0 || *end) {
+    /* a decimal count: no sign, no blanks, no trailing text, below LONG_MAX (the step counter
+       goes on from it) */
+    errno = 0;
+    step = stp && *stp >= '0' && *stp <= '9' ? strtol(stp, &end, 10) : -1;
+    if (step < 0 || *end || errno || step == LONG_MAX) {
         convrnn_st_free(&st);
         return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "checkpoint %s has no valid train_step", path);
     }
-    if ((s = convrnn_model_load_st(tr->m, &st, err)) != CONVRNN_OK) { convrnn_st_free(&st); return s; }
+    /* everything is checked before anything is changed: the momentum buffers go to scratch
+       first (F32 of the parameter's exact shape, finite), then the weights load (all or none),
+       then the buffers and the step are committed */
+    mom = (convrnn_real *)convrnn_calloc(NULL, ps->total + 1, sizeof *mom);
+    if (!mom) { convrnn_st_free(&st); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "checkpoint %s: out of memory", path); }
     for (i = 0; i < ps->count; i++) {
+        const convrnn_param_info *pi = &ps->info[i];
         char nm[CONVRNN_NAME_MAX + 16];
         const convrnn_st_tensor *t;
-        snprintf(nm, sizeof nm, "opt/momentum/%s", ps->info[i].name);
+        int k, same = 1;
+        snprintf(nm, sizeof nm, "opt/momentum/%s", pi->name);
         t = convrnn_st_find(&st, nm);
-        if (!t || t->nbytes != ps->info[i].size * 4) {
-            convrnn_st_free(&st);
-            return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "checkpoint %s: missing or bad optimizer state '%s'", path, nm);
+        if (t && t->ndim == pi->rank)
+            for (k = 0; k < pi->rank; k++) same &= t->shape[k] == pi->d[k];
+        if (!t || t->dtype != CONVRNN_DT_F32 || t->ndim != pi->rank || !same || t->count != pi->size) {
+            convrnn_free(NULL, mom); convrnn_st_free(&st);
+            return convrnn_error_set(err, CONVRNN_ERR_FORMAT, "checkpoint %s: optimizer state '%s' is missing or is not F32 of the parameter's shape", path, nm);
         }
 #ifdef CONVRNN_USE_DOUBLE
-        s = convrnn_st_tensor_to_f64(t, ps->opt_state + ps->info[i].offset, ps->info[i].size, err);
+        s = convrnn_st_tensor_to_f64(t, mom + pi->offset, pi->size, err);
 #else
-        s = convrnn_st_tensor_to_f32(t, ps->opt_state + ps->info[i].offset, ps->info[i].size, err);
+        s = convrnn_st_tensor_to_f32(t, mom + pi->offset, pi->size, err);
 #endif
-        if (s) { convrnn_st_free(&st); return s; }
+        if (!s && !convrnn_check_finite(mom + pi->offset, pi->size))
+            s = convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "checkpoint %s: optimizer state '%s' holds NaN or infinity", path, nm);
+        if (s) { convrnn_free(NULL, mom); convrnn_st_free(&st); return s; }
     }
+    if ((s = convrnn_model_load_st(tr->m, &st, err)) != CONVRNN_OK) { convrnn_free(NULL, mom); convrnn_st_free(&st); return s; }
+    memcpy(ps->opt_state, mom, ps->total * sizeof *mom);
     tr->step = step;
+    convrnn_free(NULL, mom);
     convrnn_st_free(&st);
     return CONVRNN_OK;
 }
@@ -11702,7 +11762,10 @@ CONVRNNDEF convrnn_status convrnn_evaluate(convrnn_model *m, const convrnn_datas
         convrnn_stimulus st;
         convrnn_tensor *z, *L;
         for (i = 0; i < nb; i++) idx[i] = n0 + i;
-        convrnn_batch_fill(ds, idx, nb, &cfg->data, NULL, x, y);
+        if (convrnn_batch_fill(ds, idx, nb, &cfg->data, NULL, x, y)) {
+            s = convrnn_error_set(err, CONVRNN_ERR_ARG, "evaluate: the data set has %d channels (1-4 supported)", ds->c);
+            break;
+        }
         convrnn_tape_reset(&t);
         st = convrnn_stimulus_make(x, nb, ds->h, ds->w, ds->c, cfg->T, cfg->image_off);
         st.blank = cfg->blank;
@@ -11715,6 +11778,8 @@ CONVRNNDEF convrnn_status convrnn_evaluate(convrnn_model *m, const convrnn_datas
     }
     convrnn_tape_free(&t);
     convrnn_free(NULL, outs); convrnn_free(NULL, x); convrnn_free(NULL, y); convrnn_free(NULL, idx);
+    if (!s && !(lsum - lsum == 0))
+        s = convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "evaluate: the loss is not finite (NaN or infinity in the weights or the data)");
     if (!s) {
         if (acc) *acc = (double)correct / ds->n;
         if (loss) *loss = lsum / ds->n;
@@ -12150,6 +12215,7 @@ CONVRNNDEF convrnn_status convrnn_ttest_paired(const double *a, const double *b,
     return CONVRNN_OK;
 }
 
+#define CONVRNN__WILCOXON_EXACT_MAX 1000
 CONVRNNDEF convrnn_status convrnn_wilcoxon(const double *a, const double *b, int n, convrnn_wilcoxon_mode mode,
                                            convrnn_test_result *res, convrnn_error *err) {
     double *d = NULL, *r = NULL, rp = 0, rm = 0, T;
@@ -12159,6 +12225,9 @@ CONVRNNDEF convrnn_status convrnn_wilcoxon(const double *a, const double *b, int
     if (n < 1) return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "wilcoxon: need n >= 1, got %d", n);
     if (mode != CONVRNN_WILCOXON_AUTO && mode != CONVRNN_WILCOXON_EXACT && mode != CONVRNN_WILCOXON_APPROX)
         return convrnn_error_set(err, CONVRNN_ERR_ARG, "wilcoxon: unknown mode %d", (int)mode);
+    if (mode == CONVRNN_WILCOXON_EXACT && n > CONVRNN__WILCOXON_EXACT_MAX)
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "wilcoxon: the exact distribution is for n <= %d (n=%d; its cost grows as n^3): use the approximation",
+                                 CONVRNN__WILCOXON_EXACT_MAX, n);
     convrnn__m_test_init(res);
     d = convrnn__m_dcalloc((size_t)2 * n);
     r = convrnn__m_dcalloc((size_t)n);
@@ -12409,29 +12478,43 @@ CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int
         convrnn_free(NULL, perm);
         return CONVRNN_OK;
     } else {
-        int n_classes = 0, c, *counts, *ntr, *nte, *left, *idx, *members, *mstart, *fill;
+        int n_classes = 0, c, *counts, *ntr, *nte, *left, *idx, *members, *mstart, *fill, *vals, *sid;
         double *rem;
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n; i++)
             if (strata[i] < 0) { convrnn_splits_free(out); return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_shuffle: strata[%d] = %d is negative", i, strata[i]); }
-            if (strata[i] >= n_classes) n_classes = strata[i] + 1;
+        /* class c = the rank of a stratum among the distinct values (any ids, gaps included, as
+           numpy's unique: no empty classes) */
+        vals = convrnn__m_ialloc((size_t)n * 2);
+        if (!vals) { convrnn_splits_free(out); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "splits: out of memory"); }
+        sid = vals + n;
+        memcpy(vals, strata, (size_t)n * sizeof(int));
+        qsort(vals, (size_t)n, sizeof(int), convrnn__m_cmp_int);
+        for (i = 0; i < n; i++)
+            if (i == 0 || vals[i] != vals[n_classes - 1]) vals[n_classes++] = vals[i];
+        for (i = 0; i < n; i++) {
+            int lo = 0, hi = n_classes - 1;
+            while (lo < hi) {
+                const int mid = lo + (hi - lo) / 2;
+                if (vals[mid] < strata[i]) lo = mid + 1; else hi = mid;
+            }
+            sid[i] = lo;
         }
         counts = (int *)convrnn_calloc(NULL, (size_t)n_classes * 6 + 1, sizeof(int));
         rem = convrnn__m_dalloc((size_t)n_classes);
         members = convrnn__m_ialloc((size_t)n);
         if (!counts || !rem || !members) {
-            convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_splits_free(out);
+            convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_free(NULL, vals); convrnn_splits_free(out);
             return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "splits: out of memory");
         }
         ntr = counts + n_classes; nte = ntr + n_classes; left = nte + n_classes; idx = left + n_classes;
         mstart = idx + n_classes; /* n_classes + 1 */
-        for (i = 0; i < n; i++) counts[strata[i]]++;
+        for (i = 0; i < n; i++) counts[sid[i]]++;
         {
             int nonempty = 0, bad = -1;
             for (c = 0; c < n_classes; c++)
-                if (counts[c] > 0) { nonempty++; if (counts[c] < 2 && bad < 0) bad = c; }
-            /* compact away empty class ids */
+                if (counts[c] > 0) { nonempty++; if (counts[c] < 2 && bad < 0) bad = vals[c]; }
             if (bad >= 0 || n_train < nonempty || n_test < nonempty) {
-                convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_splits_free(out);
+                convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_free(NULL, vals); convrnn_splits_free(out);
                 if (bad >= 0)
                     return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_shuffle: class %d has only 1 member; stratified splits need >= 2", bad);
                 return convrnn_error_set(err, CONVRNN_ERR_ARG,
@@ -12443,10 +12526,10 @@ CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int
         for (c = 0; c < n_classes; c++) mstart[c + 1] = mstart[c] + counts[c];
         fill = (int *)convrnn_calloc(NULL, (size_t)n_classes + 1, sizeof(int));
         if (!fill) {
-            convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_splits_free(out);
+            convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_free(NULL, vals); convrnn_splits_free(out);
             return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "splits: out of memory");
         }
-        for (i = 0; i < n; i++) members[mstart[strata[i]] + fill[strata[i]]++] = i;
+        for (i = 0; i < n; i++) members[mstart[sid[i]] + fill[sid[i]]++] = i;
         convrnn_free(NULL, fill);
         for (s = 0; s < n_splits; s++) {
             int *tr = out->train + (size_t)s * n_train, *te = out->test + (size_t)s * n_test, kt = 0, ke = 0;
@@ -12465,7 +12548,7 @@ CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int
             out->train_start[s + 1] = out->train_start[s] + (size_t)n_train;
             out->test_start[s + 1] = out->test_start[s] + (size_t)n_test;
         }
-        convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members);
+        convrnn_free(NULL, counts); convrnn_free(NULL, rem); convrnn_free(NULL, members); convrnn_free(NULL, vals);
         return CONVRNN_OK;
     }
 }
@@ -13858,6 +13941,15 @@ CONVRNNDEF convrnn_status convrnn_i1_dprime(const double *proba, const int *labe
     for (i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= n_classes)
             return convrnn_error_set(err, CONVRNN_ERR_ARG, "i1_dprime: labels[%d] = %d outside [0, %d)", i, labels[i], n_classes);
+    {
+        size_t bad;
+        if (!convrnn__m_all_finite(proba, cnt, &bad))
+            return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "i1_dprime: probability %lu (image %lu, class %lu) is not finite",
+                                     (unsigned long)bad, (unsigned long)(bad / (size_t)n_classes), (unsigned long)(bad % (size_t)n_classes));
+        for (bad = 0; bad < cnt; bad++)
+            if (proba[bad] < 0 || proba[bad] > 1 + 1e-9)
+                return convrnn_error_set(err, CONVRNN_ERR_ARG, "i1_dprime: probability %lu is %g, outside [0, 1]", (unsigned long)bad, proba[bad]);
+    }
     q = convrnn__m_dalloc(cnt);
     far_sum = convrnn__m_dcalloc((size_t)n_classes * n_classes);
     far_cnt = (int *)convrnn_calloc(NULL, (size_t)n_classes * n_classes, sizeof(int));
@@ -14461,6 +14553,11 @@ CONVRNNDEF convrnn_status convrnn_time_average(const double *resp, int N, int Q,
     for (b = 0; b < B; b++)
         if (bin_ms[b] >= t0 && bin_ms[b] < t1) k++;
     if (!k) return convrnn_error_set(err, CONVRNN_ERR_ARG, "time_average: no bin starts in [%g, %g)", t0, t1);
+    for (e = 0; e < (size_t)N * Q * B; e++)
+        if (!convrnn__m_isfinite(resp[e]) && bin_ms[e % (size_t)B] >= t0 && bin_ms[e % (size_t)B] < t1)
+            return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "time_average: response %lu (image %lu, site %lu, bin %lu) is not finite",
+                                     (unsigned long)e, (unsigned long)(e / ((size_t)Q * B)), (unsigned long)(e / (size_t)B % (size_t)Q),
+                                     (unsigned long)(e % (size_t)B));
     for (e = 0; e < (size_t)N * Q; e++) {
         double s = 0;
         for (b = 0; b < B; b++)

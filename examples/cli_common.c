@@ -2,7 +2,22 @@
 #include "convrnn.h"
 #include "cli.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+
+int cli_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
+    char *end;
+    long x;
+    errno = 0;
+    x = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "convrnn %s: %s must be an integer in [%ld, %ld], got '%s'\n", cmd, name, lo, hi, v ? v : "");
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
 
 const char *cli_opt(int argc, char **argv, const char *key) {
     int i;

@@ -8,19 +8,6 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-static int parse_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
-    char *end;
-    long x;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "convrnn %s: %s must be an integer in [%ld, %ld], got '%s'\n", cmd, name, lo, hi, v);
-        return 0;
-    }
-    *out = x;
-    return 1;
-}
-
 int cli_info(int argc, char **argv) {
     convrnn_model m;
     size_t units, pre;
@@ -63,7 +50,7 @@ int cli_init(int argc, char **argv) {
     long s = 0;
     if (!cli_check_opts("init", argc, argv, known, NULL)) return 2;
     if (!model || !out) { fprintf(stderr, "usage: convrnn init --model NAME|FILE.cfg [--seed S] --out W.safetensors\n"); return 2; }
-    if (seed && !parse_int("init", "--seed", seed, 0, 2147483647L, &s)) return 2;
+    if (seed && !cli_int("init", "--seed", seed, 0, 2147483647L, &s)) return 2;
     if (!cli_load_model("init", model, &m)) return 1;
     convrnn_error_clear(&e);
     if (convrnn_model_init(&m, (uint64_t)s) || convrnn_model_save(&m, out, &e)) {
@@ -111,9 +98,9 @@ int cli_features(int argc, char **argv) {
                         "  --steps / --image-off override the preset's values\n");
         return 2;
     }
-    if ((steps && !parse_int("features", "--steps", steps, 1, 10000, &T)) || (ioff && !parse_int("features", "--image-off", ioff, 0, 10000, &K)) ||
-        (seed && !parse_int("features", "--init-seed", seed, 0, 2147483647L, &s)) ||
-        (batch && !parse_int("features", "--batch", batch, 1, 4096, &B))) return 2;
+    if ((steps && !cli_int("features", "--steps", steps, 1, 10000, &T)) || (ioff && !cli_int("features", "--image-off", ioff, 0, 10000, &K)) ||
+        (seed && !cli_int("features", "--init-seed", seed, 0, 2147483647L, &s)) ||
+        (batch && !cli_int("features", "--batch", batch, 1, 4096, &B))) return 2;
     if (blank) {
         char *end;
         bv = strtod(blank, &end);

@@ -132,6 +132,21 @@ static int *sc_ints(const char *cmd, const char *opt, const double *v, size_t n,
     return a;
 }
 
+/* class ids -> their ranks among the distinct ids (0 .. C-1, in ascending order); returns C, or
+   -1 when out of memory. Any ids are accepted, gaps included: no empty class reaches a decoder. */
+static int sc_int_cmp(const void *a, const void *b) { const int x = *(const int *)a, y = *(const int *)b; return (x > y) - (x < y); }
+static int sc_rank_labels(int *lab, int n) {
+    int *v = (int *)malloc(sizeof(int) * (n ? (size_t)n : 1)), c = 0, i;
+    if (!v) return -1;
+    memcpy(v, lab, sizeof(int) * (size_t)n);
+    qsort(v, (size_t)n, sizeof(int), sc_int_cmp);
+    for (i = 0; i < n; i++)
+        if (i == 0 || v[i] != v[c - 1]) v[c++] = v[i];
+    for (i = 0; i < n; i++) lab[i] = (int)((int *)bsearch(&lab[i], v, (size_t)c, sizeof(int), sc_int_cmp) - v);
+    free(v);
+    return c;
+}
+
 static int sc_mkdir(const char *cmd, const char *dir) {
     struct stat s;
     if (mkdir(dir, 0777) == 0) return 1;
@@ -353,7 +368,7 @@ static int score_ost(int argc, char **argv) {
     const char *oC = sc_opt(argc, argv, "--C");
     convrnn_array iF, iL, iI, iO;
     double *F = NULL, *L = NULL, *I1 = NULL, *O = NULL, *bins = NULL, *mo = NULL, *rho = NULL, *frac = NULL;
-    int *labels = NULL, *cnt = NULL, rc = 1, nb = 0, B, N, P, C = 0, i, s;
+    int *labels = NULL, *cnt = NULL, rc = 1, nb = 0, B, N, P, C = 0, s;
     long seed = 1, nsplits = 10;
     convrnn_splits sp;
     convrnn_ost_options oo;
@@ -401,7 +416,7 @@ static int score_ost(int argc, char **argv) {
         goto done;
     }
     if (!(labels = sc_ints(cmd, "--labels", L, (size_t)N, 0, 2147483647L))) goto done;
-    for (i = 0; i < N; i++) if (labels[i] + 1 > C) C = labels[i] + 1;
+    if ((C = sc_rank_labels(labels, N)) < 0) { fprintf(stderr, "convrnn %s: out of memory\n", cmd); goto done; }
     if (!sc_splits(cmd, fS, N, (int)nsplits, 0, 0.1, NULL, (uint64_t)seed, &sp)) goto done;
     mo = (double *)malloc(sizeof(double) * (size_t)sp.n_splits * N);
     rho = (double *)malloc(sizeof(double) * (size_t)sp.n_splits);

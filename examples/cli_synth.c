@@ -43,15 +43,19 @@ int cli_export(int argc, char **argv) {
     if (split && strcmp(split, "test") && strcmp(split, "train")) { fprintf(stderr, "convrnn export: --split is test or train\n"); return 2; }
     if (!cli_load_split("export", data, 0, 0, &train) || !cli_load_split("export", data, !split || !strcmp(split, "test"), 0, &test)) goto done;
     if (convrnn_dataset_stats(&train, dc.mean, dc.std, &e)) { fprintf(stderr, "convrnn export: %s\n", e.msg); goto done; }
+    if (test.c != train.c) {   /* the statistics are the training split's, per channel */
+        fprintf(stderr, "convrnn export: the test split has %d channels and the training split %d\n", test.c, train.c);
+        goto done;
+    }
     n = test.n;
-    if (lim) { long l = atol(lim); if (l <= 0) { fprintf(stderr, "convrnn export: --limit must be positive\n"); goto done; } if (l < n) n = (int)l; }
+    if (lim) { long l; if (!cli_int("export", "--limit", lim, 1, 2147483647L, &l)) goto done; if (l < n) n = (int)l; }
     idx = (int *)malloc((size_t)n * sizeof *idx);
     buf = (convrnn_real *)malloc((size_t)n * test.h * test.w * test.c * sizeof *buf);
     x = (float *)malloc((size_t)n * test.h * test.w * test.c * sizeof *x);
     lab = (int32_t *)malloc((size_t)n * sizeof *lab);
     if (!idx || !buf || !x || !lab) { fprintf(stderr, "convrnn export: out of memory\n"); goto done; }
     for (i = 0; i < n; i++) idx[i] = i;
-    convrnn_batch_fill(&test, idx, n, &dc, NULL, buf, idx);
+    if (convrnn_batch_fill(&test, idx, n, &dc, NULL, buf, NULL)) { fprintf(stderr, "convrnn export: cannot normalise %d channels\n", test.c); goto done; }
     for (i = 0; i < n; i++) lab[i] = test.labels[i];
     for (i = 0; i < n * test.h * test.w * test.c; i++) x[i] = (float)buf[i];
     {
@@ -86,11 +90,13 @@ int cli_synth(int argc, char **argv) {
     convrnn_error_clear(&e);
     if (!cli_check_opts("synth", argc, argv, known, NULL)) return 2;
     if (!xi || !li || !out) { fprintf(stderr, "usage: convrnn synth --images X.npy --labels L.npy --out DIR [--sites 64] [--reps 20] [--bins 19] [--seed 1]\n"); return 2; }
-    if (cli_opt(argc, argv, "--sites")) Q = atoi(cli_opt(argc, argv, "--sites"));
-    if (cli_opt(argc, argv, "--reps")) R = atoi(cli_opt(argc, argv, "--reps"));
-    if (cli_opt(argc, argv, "--bins")) B = atoi(cli_opt(argc, argv, "--bins"));
-    if (cli_opt(argc, argv, "--seed")) seed = atol(cli_opt(argc, argv, "--seed"));
-    if (Q < 1 || Q > 4096 || R < 2 || R > 1000 || B < 2 || B > 1000) { fprintf(stderr, "convrnn synth: need 1 <= sites <= 4096, 2 <= reps <= 1000, 2 <= bins <= 1000\n"); return 2; }
+    {
+        long v;
+        if (cli_opt(argc, argv, "--sites")) { if (!cli_int("synth", "--sites", cli_opt(argc, argv, "--sites"), 1, 4096, &v)) return 2; Q = (int)v; }
+        if (cli_opt(argc, argv, "--reps")) { if (!cli_int("synth", "--reps", cli_opt(argc, argv, "--reps"), 2, 1000, &v)) return 2; R = (int)v; }
+        if (cli_opt(argc, argv, "--bins")) { if (!cli_int("synth", "--bins", cli_opt(argc, argv, "--bins"), 2, 1000, &v)) return 2; B = (int)v; }
+        if (cli_opt(argc, argv, "--seed") && !cli_int("synth", "--seed", cli_opt(argc, argv, "--seed"), 0, 2147483647L, &seed)) return 2;
+    }
     if (convrnn_npy_read(xi, &xa, &e) || convrnn_array_to_f64(&xa, &x, &e) || convrnn_npy_read(li, &la, &e) || convrnn_array_to_f64(&la, &lab, &e)) {
         fprintf(stderr, "convrnn synth: %s\n", e.msg);
         goto done;

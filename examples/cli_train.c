@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <errno.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -23,6 +24,14 @@ static int num(const char *cmd, const char *name, const char *v, double lo, doub
     *out = x;
     return 1;
 }
+/* num, and a whole number (counts, sizes, seeds) */
+static int inum(const char *cmd, const char *name, const char *v, double lo, double hi, double *out) {
+    double x = *out;
+    if (!num(cmd, name, v, lo, hi, &x)) return 0;
+    if (x != floor(x)) { fprintf(stderr, "convrnn %s: %s must be a whole number, got '%s'\n", cmd, name, v); return 0; }
+    *out = x;
+    return 1;
+}
 static int file_exists(const char *p) { struct stat sb; return stat(p, &sb) == 0; }
 
 /* Loads split "train" or "test" from DIR: IDX files (Fashion-MNIST names), CIFAR-10 batches,
@@ -35,9 +44,9 @@ int cli_load_split(const char *cmd, const char *dir, int test, long limit, convr
     convrnn_error_clear(&e);
     memset(ds, 0, sizeof *ds);
     if (!strcmp(dir, "synthetic") || !strncmp(dir, "synthetic:", 10)) {
-        int side = dir[9] == ':' ? atoi(dir + 10) : 28;
-        if (side < 8 || side > 256) side = 28;
-        s = convrnn_dataset_synthetic(ds, test ? 2000 : 10000, side, side, 1, 10, test ? 7 : 1, &e);
+        long side = 28;
+        if (dir[9] == ':' && !cli_int(cmd, "the side of synthetic:N", dir + 10, 8, 256, &side)) return 0;
+        s = convrnn_dataset_synthetic(ds, test ? 2000 : 10000, (int)side, (int)side, 1, 10, test ? 7 : 1, &e);
     } else {
         snprintf(a, sizeof a, "%s/%s", dir, test ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte");
         snprintf(b, sizeof b, "%s/%s", dir, test ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte");
@@ -81,29 +90,32 @@ static int read_cfg(const char *cmd, int argc, char **argv, const convrnn_model 
     c->sgd = convrnn_sgd_default();
     c->batch = 64; c->epochs = 1; c->T = m->spec.T; c->image_off = m->spec.image_off; c->blank = 0.5;
     limits[0] = limits[1] = 0; limits[2] = 0; limits[3] = 0;
-    v = c->epochs; if (!num(cmd, "--epochs", cli_opt(argc, argv, "--epochs"), 1, 1e6, &v)) return 0; c->epochs = (int)v;
-    v = c->batch; if (!num(cmd, "--batch", cli_opt(argc, argv, "--batch"), 1, 65536, &v)) return 0; c->batch = (int)v;
+    v = c->epochs; if (!inum(cmd, "--epochs", cli_opt(argc, argv, "--epochs"), 1, 1e6, &v)) return 0; c->epochs = (int)v;
+    v = c->batch; if (!inum(cmd, "--batch", cli_opt(argc, argv, "--batch"), 1, 65536, &v)) return 0; c->batch = (int)v;
     if (!num(cmd, "--lr", cli_opt(argc, argv, "--lr"), 0, 100, &c->sgd.lr)) return 0;
     if (!num(cmd, "--momentum", cli_opt(argc, argv, "--momentum"), 0, 1, &c->sgd.momentum)) return 0;
     if (!num(cmd, "--clip-value", cli_opt(argc, argv, "--clip-value"), 0, 1e30, &c->sgd.clip_value)) return 0;
     if (!num(cmd, "--clip-norm", cli_opt(argc, argv, "--clip-norm"), 0, 1e30, &c->sgd.clip_norm)) return 0;
     if (!num(cmd, "--wd-scale", cli_opt(argc, argv, "--wd-scale"), 0, 1e6, &c->sgd.wd_scale)) return 0;
-    v = 0; if (!num(cmd, "--warmup", cli_opt(argc, argv, "--warmup"), 0, 1e9, &v)) return 0; c->sgd.warmup = (long)v;
-    v = c->T; if (!num(cmd, "--steps", cli_opt(argc, argv, "--steps"), 1, 10000, &v)) return 0; c->T = (int)v;
-    v = c->image_off; if (!num(cmd, "--image-off", cli_opt(argc, argv, "--image-off"), 0, 10000, &v)) return 0; c->image_off = (int)v;
+    v = 0; if (!inum(cmd, "--warmup", cli_opt(argc, argv, "--warmup"), 0, 1e9, &v)) return 0; c->sgd.warmup = (long)v;
+    v = c->T; if (!inum(cmd, "--steps", cli_opt(argc, argv, "--steps"), 1, 10000, &v)) return 0; c->T = (int)v;
+    v = c->image_off; if (!inum(cmd, "--image-off", cli_opt(argc, argv, "--image-off"), 0, 10000, &v)) return 0; c->image_off = (int)v;
     if (!num(cmd, "--blank", cli_opt(argc, argv, "--blank"), -1e6, 1e6, &c->blank)) return 0;
-    v = 0; if (!num(cmd, "--seed", cli_opt(argc, argv, "--seed"), 0, 4294967295.0, &v)) return 0; c->seed = (uint64_t)v;
-    v = 0; if (!num(cmd, "--crop-pad", cli_opt(argc, argv, "--crop-pad"), 0, 64, &v)) return 0; c->data.crop_pad = (int)v;
+    v = 0; if (!inum(cmd, "--seed", cli_opt(argc, argv, "--seed"), 0, 4294967295.0, &v)) return 0; c->seed = (uint64_t)v;
+    v = 0; if (!inum(cmd, "--crop-pad", cli_opt(argc, argv, "--crop-pad"), 0, 64, &v)) return 0; c->data.crop_pad = (int)v;
     c->data.hflip = cli_has_flag(argc, argv, "--hflip");
     c->sgd.nesterov = cli_has_flag(argc, argv, "--nesterov");
-    if (!num(cmd, "--limit-train", cli_opt(argc, argv, "--limit-train"), 0, 1e9, &limits[0])) return 0;
-    if (!num(cmd, "--limit-test", cli_opt(argc, argv, "--limit-test"), 0, 1e9, &limits[1])) return 0;
-    if (!num(cmd, "--threads", cli_opt(argc, argv, "--threads"), 0, 1024, &limits[2])) return 0;
-    if (!num(cmd, "--max-steps", cli_opt(argc, argv, "--max-steps"), 0, 1e12, &limits[3])) return 0;
+    if (!inum(cmd, "--limit-train", cli_opt(argc, argv, "--limit-train"), 0, 1e9, &limits[0])) return 0;
+    if (!inum(cmd, "--limit-test", cli_opt(argc, argv, "--limit-test"), 0, 1e9, &limits[1])) return 0;
+    if (!inum(cmd, "--threads", cli_opt(argc, argv, "--threads"), 0, 1024, &limits[2])) return 0;
+    if (!inum(cmd, "--max-steps", cli_opt(argc, argv, "--max-steps"), 0, 1e12, &limits[3])) return 0;
     if (sch) {
         if (!strcmp(sch, "constant")) c->sgd.schedule = CONVRNN_LR_CONSTANT;
         else if (!strcmp(sch, "cosine")) c->sgd.schedule = CONVRNN_LR_COSINE;
-        else if (!strncmp(sch, "step:", 5)) { c->sgd.schedule = CONVRNN_LR_STEP; c->sgd.step_every = atol(sch + 5); c->sgd.step_gamma = 0.1; }
+        else if (!strncmp(sch, "step:", 5)) {
+            if (!cli_int(cmd, "N of --schedule step:N", sch + 5, 1, 2147483647L, &c->sgd.step_every)) return 0;
+            c->sgd.schedule = CONVRNN_LR_STEP; c->sgd.step_gamma = 0.1;
+        }
         else { fprintf(stderr, "convrnn %s: --schedule is constant, cosine or step:N\n", cmd); return 0; }
     }
 #ifdef _OPENMP
@@ -135,7 +147,7 @@ int cli_train(int argc, char **argv) {
     memset(&tr, 0, sizeof tr);
     convrnn_error_clear(&e);
     if (!cli_check_opts("train", argc, argv, train_vals, train_flags)) return 2;
-    if (!out || !data || !*out || !*data) {
+    if (!out || !data || !*out || !*data || !cli_opt(argc, argv, "--model") || !*cli_opt(argc, argv, "--model")) {
         fprintf(stderr, "usage: convrnn train --model NAME|FILE.cfg --data DIR|synthetic --epochs E --batch B --lr LR [--momentum M]"
                         " [--nesterov] [--clip-value C] [--clip-norm C] [--wd-scale S] [--schedule constant|cosine|step:N] [--warmup N]"
                         " [--steps T] [--image-off K] [--blank V] [--seed S] [--crop-pad P] [--hflip] [--limit-train N]"
@@ -144,8 +156,8 @@ int cli_train(int argc, char **argv) {
     }
     if (!cli_load_model("train", cli_opt(argc, argv, "--model"), &m)) return 1;
     if (!read_cfg("train", argc, argv, &m, &cfg, limits)) goto done;
-    if (!num("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
-    if (!num("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
+    if (!inum("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
+    if (!inum("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
     if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test)) goto done;
     if (train.h != m.spec.in_h || train.w != m.spec.in_w) {
         /* graphs run at the input's own size; only say so */
@@ -229,7 +241,7 @@ int cli_eval(int argc, char **argv) {
     memset(&train, 0, sizeof train);
     convrnn_error_clear(&e);
     if (!cli_check_opts("eval", argc, argv, vals, flags)) return 2;
-    if (!w || !data) { fprintf(stderr, "usage: convrnn eval --model NAME|FILE.cfg --weights W.safetensors --data DIR [--batch B] [--steps T] [--image-off K]\n"); return 2; }
+    if (!w || !data || !cli_opt(argc, argv, "--model") || !*cli_opt(argc, argv, "--model")) { fprintf(stderr, "usage: convrnn eval --model NAME|FILE.cfg --weights W.safetensors --data DIR [--batch B] [--steps T] [--image-off K]\n"); return 2; }
     if (!cli_load_model("eval", cli_opt(argc, argv, "--model"), &m)) return 1;
     if (!read_cfg("eval", argc, argv, &m, &cfg, limits)) goto done;
     if (convrnn_model_load(&m, w, &e)) { fprintf(stderr, "convrnn eval: %s\n", e.msg); goto done; }

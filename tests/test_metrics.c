@@ -390,6 +390,32 @@ static void test_stats_degenerate(void) {
         a[0] = NAN;
         CHECK(convrnn_wilcoxon(a, NULL, 5, CONVRNN_WILCOXON_AUTO, &r, &e) == CONVRNN_ERR_NOT_FINITE);
     }
+    /* the exact distribution costs n^3: asked for with n > 1000, an error (before any work) */
+    {
+        double *big = (double *)malloc(sizeof(double) * 1001);
+        int i;
+        for (i = 0; i < 1001; i++) big[i] = i % 2 ? i + 1.0 : -(i + 1.0);
+        CHECK(convrnn_wilcoxon(big, NULL, 1001, CONVRNN_WILCOXON_EXACT, &r, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "1000"));
+        CHECK(convrnn_wilcoxon(big, NULL, 1001, CONVRNN_WILCOXON_AUTO, &r, &e) == CONVRNN_OK && !r.exact);
+        free(big);
+    }
+    /* I1 from probabilities that are NaN or outside [0, 1]; a time average over a NaN response */
+    {
+        double P[6] = {0.7, 0.2, 0.1, 0.1, 0.8, 0.1}, i1[2], resp[2 * 3] = {1, 2, 3, 4, 5, 6}, bins[3] = {70, 80, 90}, out[2];
+        int lab[2] = {0, 1};
+        CHECK(convrnn_i1_dprime(P, lab, 2, 3, NULL, i1, &e) == CONVRNN_OK);
+        P[4] = NAN;
+        CHECK(convrnn_i1_dprime(P, lab, 2, 3, NULL, i1, &e) == CONVRNN_ERR_NOT_FINITE && strstr(e.msg, "image 1, class 1"));
+        P[4] = 1.5;
+        CHECK(convrnn_i1_dprime(P, lab, 2, 3, NULL, i1, &e) == CONVRNN_ERR_ARG);
+        P[4] = -0.1;
+        CHECK(convrnn_i1_dprime(P, lab, 2, 3, NULL, i1, &e) == CONVRNN_ERR_ARG);
+        CHECK(convrnn_time_average(resp, 2, 1, 3, bins, 70, 90, out, &e) == CONVRNN_OK && out[0] == 1.5 && out[1] == 4.5);
+        resp[5] = NAN;   /* in a bin outside [70, 90): not read */
+        CHECK(convrnn_time_average(resp, 2, 1, 3, bins, 70, 90, out, &e) == CONVRNN_OK && out[1] == 4.5);
+        resp[4] = NAN;
+        CHECK(convrnn_time_average(resp, 2, 1, 3, bins, 70, 90, out, &e) == CONVRNN_ERR_NOT_FINITE && strstr(e.msg, "image 1, site 0, bin 1"));
+    }
 }
 
 static void test_splits(void) {
@@ -467,6 +493,21 @@ static void test_splits(void) {
     }
     CHECK(ok);
     convrnn_splits_free(&s);
+    /* any class ids (gaps, INT_MAX): the classes are the distinct ids in ascending order, so the
+       splits equal those of the ranks 0, 1, 2 */
+    {
+        int *ids = (int *)malloc(sizeof(int) * 103);
+        convrnn_splits s2;
+        for (i = 0; i < 103; i++) ids[i] = strata[i] == 0 ? 7 : strata[i] == 1 ? 1000 : 2147483647;
+        CHECK(convrnn_splits_shuffle(&s, 103, 5, 0, 0.2, strata, 3, &e) == CONVRNN_OK);
+        CHECK(convrnn_splits_shuffle(&s2, 103, 5, 0, 0.2, ids, 3, &e) == CONVRNN_OK);
+        CHECK(s.test_start[5] == s2.test_start[5] && s.train_start[5] == s2.train_start[5] &&
+              !memcmp(s.test, s2.test, sizeof(int) * s.test_start[5]) && !memcmp(s.train, s2.train, sizeof(int) * s.train_start[5]));
+        convrnn_splits_free(&s); convrnn_splits_free(&s2);
+        ids[0] = 2147483646;   /* a class of one member, named by its id */
+        CHECK(convrnn_splits_shuffle(&s, 103, 5, 0, 0.2, ids, 3, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "class 2147483646"));
+        free(ids);
+    }
     /* errors */
     strata[0] = 5; /* class 5 has one member */
     CHECK(convrnn_splits_shuffle(&s, 103, 5, 0, 0.2, strata, 3, &e) == CONVRNN_ERR_ARG);

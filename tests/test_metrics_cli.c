@@ -190,6 +190,22 @@ static void test_ost(void) {
     CHECK(run("score ost --features {D}/Fo.npy --labels {D}/Lo.npy --i1 {D}/I1.npy --it-ost {D}/O.npy --bin-ms 70,80,90,100,110,120,130,140 --decoder tree --out {D}/x") == 2);
     CHECK(run("score ost --features {D}/Fo.npy --labels {D}/I1.npy --i1 {D}/I1.npy --it-ost {D}/O.npy --bin-ms 70,80,90,100,110,120,130,140 --out {D}/x") != 0);
     CHECK(run("score trees") == 2);
+    /* any label values (here 2^31 - 1 - 7 c): the classes are the distinct values in order, so
+       ost.csv is the same file */
+    {
+        int *big = (int *)malloc(sizeof(int) * (size_t)N);
+        double *csv2 = (double *)malloc(sizeof(double) * 4 * 10 * N + 64);
+        int n2, same = 1;
+        for (i = 0; i < N; i++) big[i] = 2147483647 - 7 * (o.C - 1 - o.labels[i]);
+        sh[0] = N; write_i32("Lbig.npy", 1, sh, big);
+        CHECK(run("score ost --features {D}/Fo.npy --labels {D}/Lbig.npy --i1 {D}/I1.npy --it-ost {D}/O.npy "
+                  "--bin-ms 70,80,90,100,110,120,130,140 --seed 3 --out {D}/ostbig") == 0);
+        n = read_csv("ost/ost.csv", csv, 4 * 10 * N + 64, &cols);
+        n2 = read_csv("ostbig/ost.csv", csv2, 4 * 10 * N + 64, &cols);
+        for (i = 0; i < n && n == n2; i++) same &= (csv[i] != csv[i] && csv2[i] != csv2[i]) || csv[i] == csv2[i];
+        CHECK(n == n2 && n > 0 && same);
+        free(big); free(csv2);
+    }
     free(mo); free(csv);
     convrnn_splits_free(&splits);
     convrnn_synth_ost_free(&o);

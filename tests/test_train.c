@@ -646,6 +646,140 @@ static void test_resume_and_atomic(void) {
     convrnn_dataset_free(&ds);
 }
 
+/* ============================================== 3b. bad optimizer state: refused, nothing changed */
+
+/* src rewritten into dst with one change: element 0 of tensor `poison` set to NaN, tensor `drop`
+   left out, the train_step metadata replaced by `step` (NULL: each kept) */
+static int rewrite_ckpt(const char *src, const char *dst, const char *poison, const char *drop, const char *step) {
+    convrnn_safetensors st;
+    convrnn_st_writer w;
+    convrnn_error e;
+    float *pz = NULL;
+    int i, ok;
+    if (convrnn_st_read(src, &st, &e)) { CHECKF(0, "%s", e.msg); return 0; }
+    convrnn_st_writer_init(&w);
+    for (i = 0; i < st.meta_count; i++)
+        convrnn_st_writer_meta(&w, st.meta_keys[i], step && !strcmp(st.meta_keys[i], "train_step") ? step : st.meta_values[i]);
+    for (i = 0; i < st.count; i++) {
+        const convrnn_st_tensor *t = &st.tensors[i];
+        const void *data = t->data;
+        if (drop && !strcmp(t->name, drop)) continue;
+        if (poison && !strcmp(t->name, poison) && t->dtype == CONVRNN_DT_F32) {
+            pz = (float *)malloc(t->nbytes);
+            memcpy(pz, t->data, t->nbytes);
+            pz[0] = (float)NAN;
+            data = pz;
+        }
+        convrnn_st_writer_add(&w, t->name, t->dtype, t->ndim, t->shape, data);
+    }
+    ok = convrnn_st_writer_save(&w, dst, &e) == CONVRNN_OK;
+    CHECKF(ok, "%s", e.msg);
+    convrnn_st_writer_free(&w);
+    convrnn_st_free(&st);
+    free(pz);
+    return ok;
+}
+
+static void test_bad_state(void) {
+    convrnn_dataset ds, d5;
+    convrnn_model ma, mb;
+    convrnn_trainer ta, tb;
+    convrnn_train_config cfg;
+    convrnn_error e;
+    double loss = 0, acc = 0;
+    char ck[1200], bad[1200];
+    const char *mom = "opt/momentum/tnn_model/imnetds/pre_1/bias";
+    static const char *steps[] = { "", "-1", " 5", "5x", "+5", "99999999999999999999999", "9223372036854775807" };
+    convrnn_real *sw, *sa, *x;
+    unsigned char *b0, *b1;
+    size_t n0 = 0, n1 = 0, k;
+    int bi, idx[2] = { 0, 1 }, lab[2];
+    snprintf(ck, sizeof ck, "%s/state.safetensors", g_tmp);
+    snprintf(bad, sizeof bad, "%s/state_bad.safetensors", g_tmp);
+    if (convrnn_dataset_synthetic(&ds, 16, 6, 6, 1, 3, 11, &e)) { CHECKF(0, "%s", e.msg); return; }
+    cfg = base_cfg(&ds, 4, 6, 3);
+    if (!trainer_setup(&ma, &ta, "train_small", &ds, &cfg, 3)) { convrnn_dataset_free(&ds); return; }
+    if (!trainer_setup(&mb, &tb, "train_small", &ds, &cfg, 9)) { trainer_teardown(&ma, &ta); convrnn_dataset_free(&ds); return; }
+    CHECK(convrnn_trainer_step(&ta, &loss, &acc) == CONVRNN_OK && convrnn_trainer_step(&ta, &loss, &acc) == CONVRNN_OK);
+    CHECKF(convrnn_trainer_save(&ta, ck, &e) == CONVRNN_OK, "%s", e.msg);
+    CHECK(convrnn_trainer_step(&tb, &loss, &acc) == CONVRNN_OK);   /* tb: other weights, buffers and step */
+    sw = (convrnn_real *)malloc(mb.params.total * sizeof(convrnn_real));
+    sa = (convrnn_real *)malloc(mb.params.total * sizeof(convrnn_real));
+    memcpy(sw, mb.params.values, mb.params.total * sizeof(convrnn_real));
+    memcpy(sa, mb.params.opt_state, mb.params.total * sizeof(convrnn_real));
+#define UNCHANGED(what) CHECKF(tb.step == 1 && !memcmp(sw, mb.params.values, mb.params.total * sizeof(convrnn_real)) && \
+                               !memcmp(sa, mb.params.opt_state, mb.params.total * sizeof(convrnn_real)), "%s changed the trainer", what)
+    /* a NaN momentum buffer, a missing one, a missing weight, bad steps: refused before any change */
+    if (rewrite_ckpt(ck, bad, mom, NULL, NULL)) {
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_trainer_load(&tb, bad, &e) == CONVRNN_ERR_NOT_FINITE && strstr(e.msg, "imnetds/pre_1/bias"), "%s", e.msg);
+        UNCHANGED("NaN momentum");
+    }
+    if (rewrite_ckpt(ck, bad, NULL, mom, NULL)) {
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_trainer_load(&tb, bad, &e) == CONVRNN_ERR_FORMAT && strstr(e.msg, "imnetds/pre_1/bias"), "%s", e.msg);
+        UNCHANGED("missing momentum");
+    }
+    if (rewrite_ckpt(ck, bad, NULL, "tnn_model/imnetds/pre_1/bias", NULL)) {
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_trainer_load(&tb, bad, &e) == CONVRNN_ERR_FORMAT, "%s", e.msg);
+        UNCHANGED("missing weight");
+    }
+    for (k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        if (rewrite_ckpt(ck, bad, NULL, NULL, steps[k])) {
+            convrnn_error_clear(&e);
+            CHECKF(convrnn_trainer_load(&tb, bad, &e) == CONVRNN_ERR_FORMAT && strstr(e.msg, "train_step"), "step '%s': %s", steps[k], e.msg);
+            UNCHANGED(steps[k]);
+        }
+    if (rewrite_ckpt(ck, bad, NULL, NULL, "7")) {   /* the control: the same rewrite with a good step loads */
+        CHECKF(convrnn_trainer_load(&tb, bad, &e) == CONVRNN_OK, "%s", e.msg);
+        CHECK(tb.step == 7 && same_state(&ma, &mb));
+    }
+    /* a NaN momentum buffer in memory: the step stops before the update, which would make NaN weights */
+    bi = convrnn_params_find(&mb.params, "tnn_model/imnetds/pre_1/bias");
+    CHECK(bi >= 0);
+    if (bi >= 0) {
+        tb.step = 1;
+        mb.params.opt_state[mb.params.info[bi].offset] = (convrnn_real)NAN;
+        memcpy(sw, mb.params.values, mb.params.total * sizeof(convrnn_real));
+        memcpy(sa, mb.params.opt_state, mb.params.total * sizeof(convrnn_real));
+        CHECKF(convrnn_trainer_step(&tb, &loss, &acc) == CONVRNN_ERR_NOT_FINITE && strstr(tb.err.msg, "update"), "%s", tb.err.msg);
+        CHECK(tb.step == 1 && !memcmp(sw, mb.params.values, mb.params.total * sizeof(convrnn_real)));
+        /* nor is it saved: the file keeps the last good checkpoint */
+        b0 = slurp(ck, &n0);
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_trainer_save(&tb, ck, &e) == CONVRNN_ERR_NOT_FINITE && strstr(e.msg, "momentum"), "%s", e.msg);
+        mb.params.opt_state[mb.params.info[bi].offset] = 0;
+        mb.params.values[mb.params.info[bi].offset] = (convrnn_real)INFINITY;
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_trainer_save(&tb, ck, &e) == CONVRNN_ERR_NOT_FINITE && strstr(e.msg, "weights"), "%s", e.msg);
+        CHECK(convrnn_model_save(&mb, ck, &e) == CONVRNN_ERR_NOT_FINITE);
+        b1 = slurp(ck, &n1);
+        CHECK(b0 && b1 && n0 == n1 && !memcmp(b0, b1, n0));
+        CHECK(files_with_prefix(g_tmp, "state.safetensors.tmp") == 0);
+        convrnn_free(NULL, b0); convrnn_free(NULL, b1);
+        /* evaluating NaN weights is an error, not a NaN loss */
+        convrnn_error_clear(&e);
+        CHECKF(convrnn_evaluate(&mb, &ds, &cfg, &acc, &loss, &e) == CONVRNN_ERR_NOT_FINITE, "%s", e.msg);
+    }
+#undef UNCHANGED
+    /* batch_fill: an index outside the set, more channels than the normalisation holds */
+    x = (convrnn_real *)calloc((size_t)2 * 6 * 6 * 5, sizeof *x);
+    CHECK(convrnn_batch_fill(&ds, idx, 2, &cfg.data, NULL, x, lab) == CONVRNN_OK && lab[0] == ds.labels[0]);
+    idx[1] = ds.n;
+    CHECK(convrnn_batch_fill(&ds, idx, 2, &cfg.data, NULL, x, lab) == CONVRNN_ERR_ARG);
+    idx[1] = -1;
+    CHECK(convrnn_batch_fill(&ds, idx, 2, &cfg.data, NULL, x, lab) == CONVRNN_ERR_ARG);
+    idx[1] = 1;
+    d5 = ds;
+    d5.c = 5; d5.h = d5.w = 2;   /* the same bytes seen as 2x2x5 images (fewer than 6x6x1) */
+    CHECK(convrnn_batch_fill(&d5, idx, 2, &cfg.data, NULL, x, lab) == CONVRNN_ERR_ARG);
+    free(x); free(sw); free(sa);
+    trainer_teardown(&mb, &tb);
+    trainer_teardown(&ma, &ta);
+    convrnn_dataset_free(&ds);
+}
+
 /* ================================================================== 4. 1 vs 2 threads */
 
 static void test_threads(void) {
@@ -906,6 +1040,50 @@ static void test_cli(void) {
     err = read_text(se);
     CHECKF(rc != 0 && count_lines(err) == 1 && strstr(err, "no_such_model"), "rc %d, stderr: %s", rc, err ? err : "");
     convrnn_free(NULL, err);
+    /* counts are whole numbers with nothing after them; a missing --model is a usage error (2) */
+    {
+        static const char *bad[] = { "--batch 1.5", "--epochs 2x", "--schedule step:abc", "--schedule step:0", "--seed 3.5",
+                                     "--max-steps 1e3x", "--data synthetic:abc", "--data synthetic:4" };
+        size_t k;
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            snprintf(args, sizeof args, "train --model laptop_ff %s%s --out %s", bad[k], strstr(bad[k], "--data") ? "" : " --data synthetic", run);
+            rc = run_cmd(args, so, se);
+            err = read_text(se);
+            CHECKF(rc != 0 && count_lines(err) == 1 && strstr(err, "must be"), "%s: rc %d, stderr: %s", bad[k], rc, err ? err : "");
+            convrnn_free(NULL, err);
+        }
+        snprintf(args, sizeof args, "train --data synthetic --out %s", run);
+        rc = run_cmd(args, so, se);
+        CHECKF(rc == 2, "train without --model: rc %d", rc);
+        /* export normalises the test split with the training split's per-channel statistics: the
+           splits must have the same channels (a test split of 8 channels once read past them) */
+        {
+            convrnn_dataset a, b;
+            convrnn_error e;
+            char dir[1200], sh[1300];
+            snprintf(dir, sizeof dir, "%s/mixc", g_tmp);
+            mkdir(dir, 0777);
+            if (convrnn_dataset_synthetic(&a, 6, 8, 8, 1, 3, 1, &e) == CONVRNN_OK && convrnn_dataset_synthetic(&b, 6, 4, 4, 4, 3, 2, &e) == CONVRNN_OK) {
+                snprintf(sh, sizeof sh, "%s/train.shard", dir);
+                CHECK(convrnn_shard_write(sh, &a, &e) == CONVRNN_OK);
+                snprintf(sh, sizeof sh, "%s/test.shard", dir);
+                CHECK(convrnn_shard_write(sh, &b, &e) == CONVRNN_OK);
+                snprintf(args, sizeof args, "export --data %.900s --out %.900s/x.npy --labels-out %.900s/l.npy", dir, dir, dir);
+                rc = run_cmd(args, so, se);
+                err = read_text(se);
+                CHECKF(rc == 1 && count_lines(err) == 1 && strstr(err, "channels"), "export 1 vs 4 channels: rc %d, stderr: %s", rc, err ? err : "");
+                convrnn_free(NULL, err);
+                snprintf(sh, sizeof sh, "%s/x.npy", dir);
+                CHECK(access(sh, F_OK) != 0);
+                convrnn_dataset_free(&a); convrnn_dataset_free(&b);
+            } else CHECKF(0, "%s", e.msg);
+        }
+        snprintf(args, sizeof args, "synth --images x.npy --labels l.npy --out %s --sites 10x", run);
+        rc = run_cmd(args, so, se);
+        err = read_text(se);
+        CHECKF(rc == 2 && err && strstr(err, "--sites"), "synth --sites 10x: rc %d, stderr: %s", rc, err ? err : "");
+        convrnn_free(NULL, err);
+    }
 }
 
 static void timed(const char *what, void (*f)(void)) {
@@ -947,6 +1125,7 @@ int main(int argc, char **argv) {
     timed("schedules", test_lr_schedules);
     timed("NaN loss", test_trainer_nan);
     timed("resume + atomic", test_resume_and_atomic);
+    timed("bad state", test_bad_state);
     timed("threads", test_threads);
     timed("bad data", test_bad_data);
     timed("cli", test_cli);
