@@ -22,20 +22,27 @@
      CONVRNN_ASSERT(x)       programmer-invariant check (default: assert from <assert.h>)
      CONVRNN_NO_SIMD         never compile SIMD kernels (the scalar path is always compiled anyway)
      CONVRNN_NO_WINO4        no Winograd F(4x4,3x3) (3x3 stride-1 layers with 32+ channels): maps
-                             of 196+ pixels run F(2x2,3x3), smaller ones the direct kernels; slower,
-                             closer to the exact sums (rounding: see "Rounding" in [IMPL-SIMD])
+                             of 196+ pixels run F(2x2,3x3), smaller ones the direct kernels (but
+                             the weight gradient of small maps with ci*co >= 32768, or 64+ input
+                             channels on even maps, stays on F(2x2,3x3)); slower, closer to the
+                             exact sums (rounding: see
+                             "Rounding" in [IMPL-SIMD])
+     CONVRNN_NO_AVX512       use AVX2+FMA even where the compiler targets AVX-512
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
      CONVRNN_NO_SYSCONF      do not include <unistd.h> (glibc only: sysconf tells the L2 cache size,
                              which sets the width of some SIMD kernels' weight panels; the results
                              are the same bits either way, only the speed differs)
+     CONVRNN_NO_FSYNC        do not fsync files and their directory when saving (faster, less safe
+                             against a power cut; the write-then-rename stays)
      CONVRNN_DEBUG_POISON    fill every op's output buffer, and the SIMD kernels' scratch, with NaN
                              before it is written (tests: a kernel that reads memory before
                              writing it shows as NaN)
 
    TABLE OF CONTENTS (search for the tag in brackets)
      [DOC-MATH]    the equations of every cell, gate orders, bias conventions
-     [DOC-LAYOUT]  shapes, layouts, padding rules, determinism guarantee, choices made
+     [DOC-LAYOUT]  shapes, layouts, padding rules, determinism guarantee
+     [DOC-CHOICES] what this implementation chose where the sources disagree or are silent
      [API-BASE]    status codes, error object, real type, allocator, PRNG, build info
      [API-TENSOR]  tensors and the tape (reverse-mode autodiff over whole unrolls; lazy_grads:
                    gradient memory only while backward needs it)
@@ -50,10 +57,10 @@
      [API-TRAIN]   SGD through time, data pipeline, resumable checkpoints
      [API-METRICS] PLS, splits, correlations, ceilings, neural predictivity, decoders (logistic,
                    SVM), I1 d', OST, consistency, statistics, synthetic data
+     [IMPL-BASE]   allocation, errors, PRNG, build info
      [IMPL-SIMD]   the vector layer (AVX-512, AVX2+FMA, NEON) and the SIMD kernels; the scalar
                    kernels stay compiled and tape->backend = CONVRNN_BACKEND_SCALAR selects them
-     [DOC-CHOICES] what this implementation chose where the sources disagree or are silent
-     [IMPL-*]      the implementation, in the same order
+     [IMPL-TENSOR] .. [IMPL-METRICS]  the implementation of each API section, in the same order
 
    [DOC-MATH]  cell equations (u_t: the cell input at step t, "*": SAME stride-1 cross-correlation,
                [a,b]: channel concatenation, (.): elementwise product; all states start at zero)
@@ -80,8 +87,8 @@
                     a_h = Op_tau(h_{t-1}) [+...];  g_h = [cell && !cell_to_out]Op_gate(c_{t-1}) [+...]
                     h_t = phi_h(N((o_t + m_t s_t(a_h))(.)h_{t-1} + (o_g + m_g s_g(g_h))(.)u_h))
                     Op(k, ds) is a k x k conv, or (ds) depthwise k x k + pointwise 1x1.
-                    Bias conventions: CONVRNN_RGC_BIAS_SHALLOW (conventional ops bias-free, separable
-                    ops biased, tau_bias/gate_bias unused) and CONVRNN_RGC_BIAS_MEDIAN (all ops biased
+                    Bias conventions: CONVRNN_RGC_SHALLOW (conventional ops bias-free, separable
+                    ops biased, tau_bias/gate_bias unused) and CONVRNN_RGC_MEDIAN (all ops biased
                     except the extra input_to_ / residual_to_ gate terms; the scalars tau_bias and
                     gate_bias are added to conventional tau/gate ops only).
 
@@ -1653,6 +1660,11 @@ CONVRNNDEF const char *convrnn_build_info(void) {
         " AVX2=1 FMA=1"
 #else
         " AVX2=0"
+#endif
+#if !defined(CONVRNN_NO_SIMD) && !defined(CONVRNN_USE_DOUBLE) && defined(__AVX512F__) && !defined(CONVRNN_NO_AVX512)
+        " AVX512=1"   /* the kernels' path: convrnn_simd_path() */
+#else
+        " AVX512=0"
 #endif
 #ifdef CONVRNN__NEON
         " NEON=1"

@@ -22,6 +22,8 @@ int cli_has_flag(int argc, char **argv, const char *key);
 int cli_check_opts(const char *cmd, int argc, char **argv, const char *const *vals, const char *const *flags);
 int cli_write_npy(const char *cmd, const char *path, convrnn_dtype dt, int ndim, const int64_t *shape, void *data);
 int cli_load_model(const char *cmd, const char *name, convrnn_model *m);
+/* dir and any missing parents (mkdir -p); one error line and 0 on failure or when a part is not a directory */
+int cli_mkdirs(const char *cmd, const char *dir);
 /* v as a decimal integer in [lo, hi] (nothing else on it) into *out; one error line and 0 otherwise */
 int cli_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out);
 #endif

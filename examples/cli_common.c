@@ -5,6 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
+
+int cli_mkdirs(const char *cmd, const char *dir) {
+    char p[4096];
+    struct stat sb;
+    size_t i, n = strlen(dir);
+    if (!n || n >= sizeof p) { fprintf(stderr, "convrnn %s: bad output directory '%s'\n", cmd, dir); return 0; }
+    memcpy(p, dir, n + 1);
+    for (i = 1; i <= n; i++) {   /* each prefix ending at a '/' (or the end), the root excepted */
+        if (i < n && p[i] != '/') continue;
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && !(errno == EEXIST && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+            fprintf(stderr, "convrnn %s: cannot create output directory %s: %s\n", cmd, p, errno == EEXIST ? "not a directory" : strerror(errno));
+            return 0;
+        }
+        if (i < n) p[i] = '/';
+    }
+    return 1;
+}
 
 int cli_int(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
     char *end;

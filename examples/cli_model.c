@@ -160,7 +160,7 @@ int cli_features(int argc, char **argv) {
         convrnn_tape_free(&t);
         free(outs);
     }
-    if (mkdir(outdir, 0777) && errno != EEXIST) { fprintf(stderr, "convrnn features: cannot create %s: %s\n", outdir, strerror(errno)); goto done; }
+    if (!cli_mkdirs("features", outdir)) goto done;
     for (i = 0; i < nsel; i++) {
         convrnn_array a;
         int oh, ow, oc;

@@ -147,14 +147,6 @@ static int sc_rank_labels(int *lab, int n) {
     return c;
 }
 
-static int sc_mkdir(const char *cmd, const char *dir) {
-    struct stat s;
-    if (mkdir(dir, 0777) == 0) return 1;
-    if (errno == EEXIST && stat(dir, &s) == 0 && S_ISDIR(s.st_mode)) return 1;
-    fprintf(stderr, "convrnn %s: cannot create output directory %s: %s\n", cmd, dir, strerror(errno));
-    return 0;
-}
-
 /* CSV files are written to NAME.tmp and renamed into place */
 typedef struct sc_csv { FILE *f; char path[1024], tmp[1040]; } sc_csv;
 static int sc_csv_open(const char *cmd, sc_csv *c, const char *dir, const char *name, const char *header) {
@@ -286,7 +278,7 @@ static int score_neural(int argc, char **argv) {
         fprintf(stderr, "convrnn %s: ceiling: %s\n", cmd, e.msg);
         goto done;
     }
-    if (!sc_mkdir(cmd, out)) goto done;
+    if (!cli_mkdirs(cmd, out)) goto done;
     {
         sc_csv c;
         if (!sc_csv_open(cmd, &c, out, "neurons.csv", "split,site,bin,step,r,ceiling,r_nc_neuron,ev_neuronwise")) goto done;
@@ -428,7 +420,7 @@ static int score_ost(int argc, char **argv) {
         fprintf(stderr, "convrnn %s: %s\n", cmd, e.msg);
         goto done;
     }
-    if (!sc_mkdir(cmd, out)) goto done;
+    if (!cli_mkdirs(cmd, out)) goto done;
     {
         sc_csv c;
         size_t t;

@@ -155,16 +155,16 @@ int cli_train(int argc, char **argv) {
         return 2;
     }
     if (!cli_load_model("train", cli_opt(argc, argv, "--model"), &m)) return 1;
-    if (!read_cfg("train", argc, argv, &m, &cfg, limits)) goto done;
-    if (!inum("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every)) goto done;
-    if (!inum("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) goto done;
+    if (!read_cfg("train", argc, argv, &m, &cfg, limits) ||   /* a bad option value: a usage error */
+        !inum("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every) ||
+        !inum("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) { rc = 2; goto done; }
     if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test)) goto done;
     if (train.h != m.spec.in_h || train.w != m.spec.in_w) {
         /* graphs run at the input's own size; only say so */
         fprintf(stderr, "convrnn train: note: images are %dx%d, the model was declared for %dx%d\n", train.h, train.w, m.spec.in_h, m.spec.in_w);
     }
     if (convrnn_dataset_stats(&train, cfg.data.mean, cfg.data.std, &e)) { fprintf(stderr, "convrnn train: %s\n", e.msg); goto done; }
-    if (mkdir(out, 0777) && errno != EEXIST) { fprintf(stderr, "convrnn train: cannot create %s: %s\n", out, strerror(errno)); goto done; }
+    if (!cli_mkdirs("train", out)) goto done;
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out);
     snprintf(logp, sizeof logp, "%s/log.csv", out);
     snprintf(final, sizeof final, "%s/weights.safetensors", out);
@@ -228,7 +228,7 @@ done:
 
 int cli_eval(int argc, char **argv) {
     static const char *vals[] = { "--model", "--data", "--weights", "--batch", "--steps", "--image-off", "--blank",
-                                  "--limit-test", "--threads", "--norm-from", NULL };
+                                  "--limit-train", "--limit-test", "--threads", NULL };
     static const char *flags[] = { NULL };
     const char *w = cli_opt(argc, argv, "--weights"), *data = cli_opt(argc, argv, "--data");
     convrnn_model m;
@@ -241,12 +241,13 @@ int cli_eval(int argc, char **argv) {
     memset(&train, 0, sizeof train);
     convrnn_error_clear(&e);
     if (!cli_check_opts("eval", argc, argv, vals, flags)) return 2;
-    if (!w || !data || !cli_opt(argc, argv, "--model") || !*cli_opt(argc, argv, "--model")) { fprintf(stderr, "usage: convrnn eval --model NAME|FILE.cfg --weights W.safetensors --data DIR [--batch B] [--steps T] [--image-off K]\n"); return 2; }
+    if (!w || !data || !cli_opt(argc, argv, "--model") || !*cli_opt(argc, argv, "--model")) { fprintf(stderr, "usage: convrnn eval --model NAME|FILE.cfg --weights W.safetensors --data DIR [--batch B] [--steps T] [--image-off K] [--blank V] [--limit-train N] [--limit-test N] [--threads N]\n"); return 2; }
     if (!cli_load_model("eval", cli_opt(argc, argv, "--model"), &m)) return 1;
-    if (!read_cfg("eval", argc, argv, &m, &cfg, limits)) goto done;
+    if (!read_cfg("eval", argc, argv, &m, &cfg, limits)) { rc = 2; goto done; }
     if (convrnn_model_load(&m, w, &e)) { fprintf(stderr, "convrnn eval: %s\n", e.msg); goto done; }
-    /* the normalisation uses the training split's statistics, as in training */
-    if (!cli_load_split("eval", data, 0, 0, &train) || !cli_load_split("eval", data, 1, (long)limits[1], &test)) goto done;
+    /* the normalisation uses the training split's statistics, as in training (of its first
+       --limit-train images when given, as train does) */
+    if (!cli_load_split("eval", data, 0, (long)limits[0], &train) || !cli_load_split("eval", data, 1, (long)limits[1], &test)) goto done;
     if (convrnn_dataset_stats(&train, cfg.data.mean, cfg.data.std, &e) || convrnn_evaluate(&m, &test, &cfg, &acc, &loss, &e)) {
         fprintf(stderr, "convrnn eval: %s\n", e.msg);
         goto done;

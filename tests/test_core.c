@@ -860,6 +860,8 @@ static void test_info(void) {
 #else
     CHECK(has(info, "AVX2=0"));   /* scalar kernels on x86 without -mavx2 -mfma */
 #endif
+    /* the AVX-512 flag follows the kernels' path */
+    CHECK(has(info, "AVX512=1") == !strcmp(convrnn_simd_path(), "avx512"));
 #if defined(__ARM_NEON) || defined(__aarch64__)
     CHECK(has(info, "NEON=1"));
 #else

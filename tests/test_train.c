@@ -1049,12 +1049,17 @@ static void test_cli(void) {
             snprintf(args, sizeof args, "train --model laptop_ff %s%s --out %s", bad[k], strstr(bad[k], "--data") ? "" : " --data synthetic", run);
             rc = run_cmd(args, so, se);
             err = read_text(se);
-            CHECKF(rc != 0 && count_lines(err) == 1 && strstr(err, "must be"), "%s: rc %d, stderr: %s", bad[k], rc, err ? err : "");
+            CHECKF(rc == (strstr(bad[k], "--data") ? 1 : 2) && count_lines(err) == 1 && strstr(err, "must be"), "%s: rc %d, stderr: %s", bad[k], rc, err ? err : "");
             convrnn_free(NULL, err);
         }
         snprintf(args, sizeof args, "train --data synthetic --out %s", run);
         rc = run_cmd(args, so, se);
         CHECKF(rc == 2, "train without --model: rc %d", rc);
+        /* an output directory whose parents do not exist yet */
+        snprintf(args, sizeof args, "train --model laptop_ff --data synthetic --limit-train 16 --limit-test 16 --batch 8 --max-steps 1 --out %.900s/new/deeper/run", g_tmp);
+        rc = run_cmd(args, so, se);
+        snprintf(p, sizeof p, "%s/new/deeper/run/weights.safetensors", g_tmp);
+        CHECKF(rc == 0 && access(p, F_OK) == 0, "train into new/deeper/run: rc %d", rc);
         /* export normalises the test split with the training split's per-channel statistics: the
            splits must have the same channels (a test split of 8 channels once read past them) */
         {
