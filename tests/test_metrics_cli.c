@@ -6,6 +6,7 @@
 #include "convrnn.h"
 #include "test.h"
 #include "../examples/cli_score.c"
+#include "../examples/cli_common.c"   /* cli_mkdirs */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
