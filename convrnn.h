@@ -10459,6 +10459,14 @@ static void convrnn__declare_op(convrnn_model *m, const convrnn_node_spec *n, co
         if (o->bias) *pb = convrnn__decl_param(m, n->name, o->scope, "bias", 1, o->out, 1, 1, 1, o->binit, 0, 0);
         *c = o->out;
     } else if (o->kind == CONVRNN_OP_FC) {
+        /* the parser bounds each size, not their product (reported through params.err, which the
+           caller checks after the node's ops) */
+        if ((double)*h * *w * *c > (double)INT_MAX) {
+            if (!m->params.err.status)
+                convrnn_error_set(&m->params.err, CONVRNN_ERR_OVERFLOW, "node %s: a dense layer on %dx%dx%d inputs (more than 2^31 values)",
+                                  n->name, *h, *w, *c);
+            return;
+        }
         *pw = convrnn__decl_param(m, n->name, o->scope, o->wname, 2, *h * *w * *c, o->out, 1, 1, o->winit, o->wd, 0);
         if (o->bias) *pb = convrnn__decl_param(m, n->name, o->scope, "bias", 1, o->out, 1, 1, 1, o->binit, 0, 0);
         *c = o->out;
@@ -10626,6 +10634,8 @@ CONVRNNDEF convrnn_status convrnn_model_create(convrnn_model *m, const convrnn_g
         case CONVRNN_DEC_MLP: {
             convrnn_init gl = convrnn_init_make(CONVRNN_INIT_GLOROT_UNIFORM, 0, 0), z = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0);
             /* the released code's names; its weight decay (1e-4) on the last layer only */
+            if ((double)(e - s) * K > (double)INT_MAX)
+                return convrnn_error_set(&m->err, CONVRNN_ERR_OVERFLOW, "mlp decoder: %d steps x %d classes inputs (more than 2^31)", e - s, K);
             m->dec_p[0] = convrnn__decl_dec(m, "mlp_decoder/fc1/weights", 2, (e - s) * K, d->mlp_hidden, 1, gl, 0, 1);
             m->dec_p[1] = convrnn__decl_dec(m, "mlp_decoder/fc1/biases", 1, d->mlp_hidden, 1, 1, z, 0, 1);
             m->dec_p[2] = convrnn__decl_dec(m, "mlp_decoder/fc_final/weights", 2, d->mlp_hidden, K, 1, gl, CONVRNN__DEC_WD, 1);
@@ -11090,6 +11100,7 @@ static convrnn_tensor *convrnn__maxn(convrnn_tape *t, convrnn_tensor **xs, int n
     int *win, j, g = 0;
     size_t i;
     if (t->err.status) return NULL;
+    if (n < 1) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "maxn: no inputs");
     for (j = 0; j < n; j++) { if (!xs[j]) return NULL; g |= xs[j]->grad != NULL; }
     y = convrnn__new(t, xs[0]->rank, xs[0]->d[0], xs[0]->d[1], xs[0]->d[2], xs[0]->d[3], g);
     win = (int *)convrnn__talloc(t, xs[0]->size * sizeof(int));
@@ -11241,6 +11252,8 @@ CONVRNNDEF convrnn_tensor *convrnn_model_decode(convrnn_model *m, convrnn_tape *
         convrnn_tensor *cat = convrnn_concat(t, d->z, d->nz), *feats[5], *pos[64], *wv;
         int wl, q, fw = m->dec_p[10], fb = m->dec_p[11];
         if (d->nz - 1 > 64) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_UNSUPPORTED, "decode: conv1d window longer than 65 steps");
+        /* the window is the run's (its T may be shorter than the graph's): filters of up to 6 steps */
+        if (d->nz < 6) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE, "decode: the conv1d decoder needs a window of at least 6 steps (this run's has %d)", d->nz);
         for (wl = 2; wl <= 6; wl++) {
             /* a window of wl steps is wl*K consecutive channels of cat; the kernel [wl,K,4] is a
                dense layer [wl*K, 4] shared over positions */

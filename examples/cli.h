@@ -15,6 +15,9 @@ int cli_synth(int argc, char **argv);    /* convrnn synth (cli_synth.c) */
    first `limit` images when limit > 0; prints one error line and returns 0 on failure. */
 #include "convrnn.h"
 int cli_load_split(const char *cmd, const char *dir, int test, long limit, convrnn_dataset *ds);
+/* 1 when the test split has the training split's channels (its per-channel statistics normalise
+   both); else one error line and 0 */
+int cli_same_channels(const char *cmd, const convrnn_dataset *train, const convrnn_dataset *test);
 /* cli_common.c: the value after `key` (NULL if absent, "" if it ends the line); flags; a check
    that every option is known (one error line otherwise); .npy writing; model by name or .cfg */
 const char *cli_opt(int argc, char **argv, const char *key);

@@ -7,6 +7,12 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+int cli_same_channels(const char *cmd, const convrnn_dataset *train, const convrnn_dataset *test) {
+    if (train->c == test->c) return 1;
+    fprintf(stderr, "convrnn %s: the test split has %d channels and the training split %d\n", cmd, test->c, train->c);
+    return 0;
+}
+
 int cli_mkdirs(const char *cmd, const char *dir) {
     char p[4096];
     struct stat sb;

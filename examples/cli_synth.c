@@ -43,10 +43,7 @@ int cli_export(int argc, char **argv) {
     if (split && strcmp(split, "test") && strcmp(split, "train")) { fprintf(stderr, "convrnn export: --split is test or train\n"); return 2; }
     if (!cli_load_split("export", data, 0, 0, &train) || !cli_load_split("export", data, !split || !strcmp(split, "test"), 0, &test)) goto done;
     if (convrnn_dataset_stats(&train, dc.mean, dc.std, &e)) { fprintf(stderr, "convrnn export: %s\n", e.msg); goto done; }
-    if (test.c != train.c) {   /* the statistics are the training split's, per channel */
-        fprintf(stderr, "convrnn export: the test split has %d channels and the training split %d\n", test.c, train.c);
-        goto done;
-    }
+    if (!cli_same_channels("export", &train, &test)) goto done;   /* the statistics are the training split's, per channel */
     n = test.n;
     if (lim) { long l; if (!cli_int("export", "--limit", lim, 1, 2147483647L, &l)) goto done; if (l < n) n = (int)l; }
     idx = (int *)malloc((size_t)n * sizeof *idx);

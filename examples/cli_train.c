@@ -158,7 +158,8 @@ int cli_train(int argc, char **argv) {
     if (!read_cfg("train", argc, argv, &m, &cfg, limits) ||   /* a bad option value: a usage error */
         !inum("train", "--save-every", cli_opt(argc, argv, "--save-every"), 0, 1e12, &save_every) ||
         !inum("train", "--eval-every", cli_opt(argc, argv, "--eval-every"), 0, 1e12, &eval_every)) { rc = 2; goto done; }
-    if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test)) goto done;
+    if (!cli_load_split("train", data, 0, (long)limits[0], &train) || !cli_load_split("train", data, 1, (long)limits[1], &test) ||
+        !cli_same_channels("train", &train, &test)) goto done;
     if (train.h != m.spec.in_h || train.w != m.spec.in_w) {
         /* graphs run at the input's own size; only say so */
         fprintf(stderr, "convrnn train: note: images are %dx%d, the model was declared for %dx%d\n", train.h, train.w, m.spec.in_h, m.spec.in_w);
@@ -247,7 +248,8 @@ int cli_eval(int argc, char **argv) {
     if (convrnn_model_load(&m, w, &e)) { fprintf(stderr, "convrnn eval: %s\n", e.msg); goto done; }
     /* the normalisation uses the training split's statistics, as in training (of its first
        --limit-train images when given, as train does) */
-    if (!cli_load_split("eval", data, 0, (long)limits[0], &train) || !cli_load_split("eval", data, 1, (long)limits[1], &test)) goto done;
+    if (!cli_load_split("eval", data, 0, (long)limits[0], &train) || !cli_load_split("eval", data, 1, (long)limits[1], &test) ||
+        !cli_same_channels("eval", &train, &test)) goto done;
     if (convrnn_dataset_stats(&train, cfg.data.mean, cfg.data.std, &e) || convrnn_evaluate(&m, &test, &cfg, &acc, &loss, &e)) {
         fprintf(stderr, "convrnn eval: %s\n", e.msg);
         goto done;

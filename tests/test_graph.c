@@ -474,6 +474,46 @@ static void test_unroll_decoded(void) {
     }
 }
 
+/* sizes the parser bounds one by one but whose product is too large, and a decoder window that a
+   shorter run cannot fill: errors, not a wrong model or a read of freed memory */
+static void test_size_limits(void) {
+    static const char *fc_wrap = "convrnn-graph 1\nname w\ninput 66 993 1\nclasses 3\nsteps 1 1\n"
+                                 "node a\n  pre conv k=1 s=1 out=65536 scope=c w=w\n  pre fc out=3 scope=f w=w\n";
+    static const char *mlp_wrap = "convrnn-graph 1\nname w\ninput 4 4 1\nclasses 65536\nsteps 65537 1\n"
+                                  "node a\n  pre gap\n  pre fc out=65536 scope=f w=w\ndecoder mlp\n";
+    static const char *c1d = "convrnn-graph 1\nname c\ninput 8 8 1\nclasses 10\nsteps 10 5\n"
+                             "node a\n  pre gap\n  pre fc out=10 scope=s w=w\ndecoder conv1d start=0 end=0\n";
+    convrnn_graph_spec g;
+    convrnn_model m;
+    convrnn_error e;
+    int T;
+    CHECKF(convrnn_graph_parse(fc_wrap, strlen(fc_wrap), &g, &e) == CONVRNN_OK, "%s", e.msg);
+    CHECKF(convrnn_model_create(&m, &g) == CONVRNN_ERR_OVERFLOW && strstr(m.err.msg, "66x993x65536"), "fc wrap: %s", m.err.msg);
+    convrnn_model_free(&m);
+    CHECKF(convrnn_graph_parse(mlp_wrap, strlen(mlp_wrap), &g, &e) == CONVRNN_OK, "%s", e.msg);
+    CHECKF(convrnn_model_create(&m, &g) == CONVRNN_ERR_OVERFLOW, "mlp wrap: %s", m.err.msg);
+    convrnn_model_free(&m);
+    CHECKF(convrnn_graph_parse(c1d, strlen(c1d), &g, &e) == CONVRNN_OK, "%s", e.msg);
+    if (convrnn_model_create(&m, &g) == CONVRNN_OK) {
+        float img[2 * 64];
+        int i;
+        for (i = 0; i < 2 * 64; i++) img[i] = (float)(i % 7) - 3;
+        for (T = 10; T >= 1; T--) {   /* the graph's window is 10 steps; runs of 6+ steps decode */
+            convrnn_tape t;
+            convrnn_tensor **outs = (convrnn_tensor **)calloc((size_t)T * g.n_nodes, sizeof *outs), *z;
+            convrnn_stimulus st = convrnn_stimulus_make(img, 2, 8, 8, 1, T, T);
+            convrnn_tape_init(&t, 0);
+            CHECK(convrnn_model_unroll_decoded(&m, &t, &st, outs) == CONVRNN_OK);
+            z = convrnn_model_decode(&m, &t, outs, T, T, NULL);
+            if (T >= 6) CHECKF(z && z->d[3] == 10, "T %d: %s", T, t.err.msg);
+            else CHECKF(!z && t.err.status == CONVRNN_ERR_SHAPE && strstr(t.err.msg, "at least 6"), "T %d: %s", T, t.err.msg);
+            convrnn_tape_free(&t);
+            free(outs);
+        }
+        convrnn_model_free(&m);
+    } else CHECKF(0, "conv1d: %s", m.err.msg);
+}
+
 int main(void) {
     test_counts();
     test_timing();
@@ -485,5 +525,6 @@ int main(void) {
     test_presets();
     test_any_size_and_nan();
     test_unroll_decoded();
+    test_size_limits();
     return TEST_END("graph");
 }
