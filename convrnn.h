@@ -1280,7 +1280,10 @@ typedef struct convrnn_pls {
 } convrnn_pls;
 /* Fit on X (n x p) and Y (n x q). The model is overwritten (free a previous fit first). Memory:
    a centred copy of X (n p), S (p q), and the Gram matrix (min(p,q)^2 while min(p,q) <= 3000;
-   above that the Gram operator is applied through S). */
+   above that the Gram operator is applied through S). Scale: the centred X must lie within
+   1e-60..1e60 in absolute value (its largest entry) and the centred Y below 1e60, else
+   CONVRNN_ERR_ARG (the fit's products would overflow or underflow); as in scikit-learn
+   (scale=False), a column of Y whose entries are all below 10 DBL_EPSILON counts as zero. */
 CONVRNNDEF convrnn_status convrnn_pls_fit(convrnn_pls *m, const double *X, const double *Y, int n, int p, int q,
                                           const convrnn_pls_options *opt, convrnn_error *err);
 /* The same, but centres X in place (X is left centred): saves one copy of X for large inputs. */
@@ -13387,6 +13390,7 @@ static convrnn_status convrnn__m_pls_check(const convrnn_pls *m, const void *X, 
     return CONVRNN_OK;
 }
 
+#define CONVRNN__M_PLS_RANGE 1e60
 static convrnn_status convrnn__m_pls_fit_any(convrnn_pls *m, const double *Xin, double *Xw, const double *Y, int n,
                                              int p, int q, const convrnn_pls_options *opt, convrnn_error *err) {
     convrnn_pls_options o;
@@ -13448,6 +13452,20 @@ static convrnn_status convrnn__m_pls_fit_any(convrnn_pls *m, const double *Xin, 
         for (c = 0; c < q; c++) m->y_mean[c] /= n;
         for (i = 0; i < n; i++)
             for (c = 0; c < q; c++) Yc[(size_t)i * q + c] = Y[(size_t)i * q + c] - m->y_mean[c];
+    }
+    /* the fit forms products of up to four values: beyond 1e+-60 they overflow or underflow and
+       the fit would end with "no variance left" instead of a model; an error says why */
+    {
+        double xa = 0, ya = 0;
+        size_t k;
+        for (k = 0; k < (size_t)n * p; k++) xa = fmax(xa, fabs(Xw[k]));
+        for (k = 0; k < nq; k++) ya = fmax(ya, fabs(Yc[k]));
+        if (xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) || ya > CONVRNN__M_PLS_RANGE) {
+            convrnn_free(NULL, Yc); convrnn_free(NULL, rowss); convrnn_pls_free(m);
+            return convrnn_error_set(err, CONVRNN_ERR_ARG, "pls_fit: the centred %s reaches %g, outside the supported scale (1e-60 to 1e60); rescale it",
+                                     xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) ? "X" : "Y",
+                                     xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) ? xa : ya);
+        }
     }
     st = convrnn__m_pls_core(m, Xw, xnorm2, Yc, n, p, q, &o, err);
     convrnn_free(NULL, Yc); convrnn_free(NULL, rowss);

@@ -153,8 +153,15 @@ int cli_features(int argc, char **argv) {
             for (step = 0; step < T; step++)
                 for (n = 0; n < nb; n++) {
                     const convrnn_tensor *y = outs[(size_t)step * m.spec.n_nodes + sel[i]];
+                    float *r = res[i] + ((size_t)step * N + n0 + n) * per;
                     size_t q;
-                    for (q = 0; q < per; q++) res[i][((size_t)step * N + n0 + n) * per + q] = (float)y->data[(size_t)n * per + q];
+                    for (q = 0; q < per; q++) r[q] = (float)y->data[(size_t)n * per + q];
+                    for (q = 0; q < per; q++)
+                        if (!(r[q] - r[q] == 0)) {   /* finite inputs, but the activations overflowed */
+                            fprintf(stderr, "convrnn features: layer %s holds NaN or infinity at step %ld, image %ld (the activations overflow: rescale the input)\n",
+                                    m.spec.nodes[sel[i]].name, step, n0 + n);
+                            convrnn_tape_free(&t); free(outs); goto done;
+                        }
                 }
         }
         convrnn_tape_free(&t);

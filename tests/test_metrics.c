@@ -604,6 +604,22 @@ static void test_pls_degenerate(void) {
         X[i * 6 + 0] = a; X[i * 6 + 1] = b; X[i * 6 + 2] = a + b; X[i * 6 + 3] = a - 2 * b; X[i * 6 + 4] = 3 * a; X[i * 6 + 5] = 0.5 * b;
         Y[i * 3 + 0] = a + 0.1 * convrnn_rng_normal(&r); Y[i * 3 + 1] = b - a; Y[i * 3 + 2] = 7.0; /* constant target */
     }
+    /* data beyond the supported scale: an error, not a fit of no components (within it, 1e+-50,
+       the same rank) */
+    {
+        static const double sc[4] = { 1e75, 1e-75, 1e50, 1e-50 };
+        double Xs[40 * 6], Ys[40 * 3];
+        int k;
+        for (k = 0; k < 4; k++) {
+            for (i = 0; i < 240; i++) Xs[i] = X[i] * sc[k];
+            CHECKF(convrnn_pls_fit(&m, Xs, Y, 40, 6, 3, NULL, &e) == (k < 2 ? CONVRNN_ERR_ARG : CONVRNN_OK), "X scale %g: %s", sc[k], e.msg);
+            if (k >= 2) { CHECKF(m.rank == 2, "X scale %g: rank %d (stop %d)", sc[k], m.rank, (int)m.stop_reason); convrnn_pls_free(&m); }
+            if (k % 2) continue;   /* a small Y follows scikit-learn: columns below 10 eps count as zero */
+            for (i = 0; i < 120; i++) Ys[i] = (Y[i] - (i % 3 == 2 ? 7.0 : 0)) * sc[k];
+            CHECKF(convrnn_pls_fit(&m, X, Ys, 40, 6, 3, NULL, &e) == (k < 2 ? CONVRNN_ERR_ARG : CONVRNN_OK), "Y scale %g: %s", sc[k], e.msg);
+            if (k >= 2) { CHECK(m.rank == 2); convrnn_pls_free(&m); }
+        }
+    }
     for (alg = 0; alg < 2; alg++) {
         convrnn_pls_options_default(&o);
         o.algorithm = alg ? CONVRNN_PLS_EXACT : CONVRNN_PLS_NIPALS;

@@ -1055,6 +1055,30 @@ static void test_cli(void) {
         snprintf(args, sizeof args, "train --data synthetic --out %s", run);
         rc = run_cmd(args, so, se);
         CHECKF(rc == 2, "train without --model: rc %d", rc);
+        /* features: finite images whose activations overflow float are an error, not a file of inf */
+        {
+            static float img[2 * 28 * 28];
+            convrnn_array a;
+            convrnn_error e;
+            char xp[1300], od[1300];
+            int big;
+            memset(&a, 0, sizeof a);
+            a.dtype = CONVRNN_DT_F32; a.ndim = 4; a.shape[0] = 2; a.shape[1] = a.shape[2] = 28; a.shape[3] = 1;
+            a.count = 2 * 28 * 28; a.data = img;
+            snprintf(xp, sizeof xp, "%.900s/fx.npy", g_tmp);
+            snprintf(od, sizeof od, "%.900s/fdir", g_tmp);
+            for (big = 0; big < 2; big++) {
+                size_t q;
+                for (q = 0; q < a.count; q++) img[q] = big ? 3e38f : (float)(q % 5) * 0.25f;
+                CHECK(convrnn_npy_write(xp, &a, &e) == CONVRNN_OK);
+                snprintf(args, sizeof args, "features --model laptop_ff --init-seed 1 --input %s --preset default --layers conv1,conv5 --out %s", xp, od);
+                rc = run_cmd(args, so, se);
+                err = read_text(se);
+                if (big) CHECKF(rc == 1 && count_lines(err) == 1 && strstr(err, "overflow"), "features of 3e38 images: rc %d, stderr: %s", rc, err ? err : "");
+                else CHECKF(rc == 0, "features: rc %d, stderr: %s", rc, err ? err : "");
+                convrnn_free(NULL, err);
+            }
+        }
         /* an output directory whose parents do not exist yet */
         snprintf(args, sizeof args, "train --model laptop_ff --data synthetic --limit-train 16 --limit-test 16 --batch 8 --max-steps 1 --out %.900s/new/deeper/run", g_tmp);
         rc = run_cmd(args, so, se);
