@@ -253,6 +253,8 @@ typedef struct convrnn_tensor {
     convrnn_real *grad;    /* NULL when no gradient flows into this tensor; see convrnn_tape_grad() */
     int grad_lazy;         /* private (lazy_grads): the gradient is made and released by backward */
     size_t grad_cap;       /* private: bytes of the pool block holding grad (0: none) */
+    const void *tape_;     /* private: the tape that made it; ops on another tape refuse it
+                              (NULL: a parameter view, usable on every tape) */
 } convrnn_tensor;
 
 #define CONVRNN_N(t) ((t)->d[0])
@@ -392,7 +394,8 @@ typedef enum convrnn_act {
 CONVRNNDEF const char *convrnn_act_name(convrnn_act a);
 CONVRNNDEF int convrnn_act_parse(const char *name, convrnn_act *out); /* 1 on success */
 
-/* TF output size and padding for one spatial axis; returns 0 when the combination is invalid. */
+/* TF output size and padding for one spatial axis; returns 0 when the combination is invalid. The
+   ops take kernels of up to 4096 x 4096 (CONVRNN_ERR_SHAPE beyond). */
 CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding pad, int *out, int *pad_before);
 
 /* y = x (*) w + b. x [N,H,W,Ci], w [kh,kw,Ci,Co], b [Co] or NULL. */
@@ -428,8 +431,9 @@ CONVRNNDEF convrnn_tensor *convrnn_slice_channels(convrnn_tape *t, convrnn_tenso
 /* TF contrib layer norm over H,W,C jointly per sample; gamma, beta [C]; eps 1e-12 in the models. */
 CONVRNNDEF convrnn_tensor *convrnn_layer_norm(convrnn_tape *t, convrnn_tensor *x, convrnn_tensor *gamma,
                                               convrnn_tensor *beta, double eps);
-/* Residual add: u + r if shapes match; else u + conv1x1(resize(r), proj) with proj [1,1,Cr,Cu]
-   (no bias; resize only when the spatial sizes differ). proj must be NULL iff shapes match. */
+/* Residual add: u + r when proj is NULL (the shapes must then match); else u + conv1x1(resize(r),
+   proj) with proj [1,1,Cr,Cu] (no bias; resize only when the spatial sizes differ). The models pass
+   a projection exactly when the shapes differ. */
 CONVRNNDEF convrnn_tensor *convrnn_residual_add(convrnn_tape *t, convrnn_tensor *u, convrnn_tensor *r,
                                                 convrnn_tensor *proj);
 /* Elementwise a (op) b. b has a's size, or a's per-sample size (broadcast over N), or size 1. */
@@ -519,6 +523,8 @@ typedef struct convrnn_cell {
     int state_c[2];         /* channels of each state tensor (0: unused) */
     int n_state;
     int p[CONVRNN_CELL_MAX_PARAMS];  /* parameter indices (cell-type specific slots, -1 unused) */
+    uint64_t psig_;         /* private: the indices and shapes of its parameters in the store it was
+                               created in; a step given another store refuses it */
 } convrnn_cell;
 
 /* Declare the cell's parameters in ps under scope (a prefix such as "tnn_model/conv3/"; the cell
@@ -5113,13 +5119,20 @@ static void *convrnn__talloc_z(convrnn_tape *t, size_t bytes, int zero) {
 static void *convrnn__talloc(convrnn_tape *t, size_t bytes) { return convrnn__talloc_z(t, bytes, 1); }
 
 static int convrnn__tensor_ok(const convrnn_tensor *x) { return x != NULL; }
+/* 1 when x may be used on tape t: made by t, or a parameter view; else the op fails (another
+   tape's gradient buffers and records are not t's) */
+static int convrnn__owned(convrnn_tape *t, const convrnn_tensor *x, const char *op, int i) {
+    if (!x->tape_ || x->tape_ == (const void *)t) return 1;
+    convrnn__fail(t, CONVRNN_ERR_ARG, "%s: input %d was made on another tape", op, i);
+    return 0;
+}
 
 /* A new tensor of the given dims; with_grad allocates its gradient buffer. */
 static convrnn_tensor *convrnn__new(convrnn_tape *t, int rank, int d0, int d1, int d2, int d3, int with_grad) {
     convrnn_tensor *x;
     size_t n = 1, bytes;
     int d[4], i;
-    if (t->err.status) return NULL;
+    if (!t || t->err.status) return NULL;
     d[0] = d0; d[1] = d1; d[2] = d2; d[3] = d3;
     for (i = 0; i < 4; i++) {
         if (d[i] <= 0) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE,
@@ -5138,6 +5151,7 @@ static convrnn_tensor *convrnn__new(convrnn_tape *t, int rank, int d0, int d1, i
     if (!x->data) return NULL;
     x->grad_lazy = 0;
     x->grad_cap = 0;
+    x->tape_ = t;
     if (with_grad && t->grad_enabled) {
         if (t->lazy_grads) {
             x->grad = &t->lazy_tag;   /* "a gradient will flow here"; memory comes in backward */
@@ -5241,9 +5255,11 @@ static int convrnn__args(convrnn_tape *t, const char *op, int n, convrnn_tensor 
     convrnn_tensor *xs[3];
     int i;
     xs[0] = a; xs[1] = b; xs[2] = c;
-    if (t->err.status) return 0;
-    for (i = 0; i < n; i++)
+    if (!t || t->err.status) return 0;
+    for (i = 0; i < n; i++) {
         if (!convrnn__tensor_ok(xs[i])) { convrnn__fail(t, CONVRNN_ERR_ARG, "%s: input %d is NULL", op, i); return 0; }
+        if (!convrnn__owned(t, xs[i], op, i)) return 0;
+    }
     return 1;
 }
 static int convrnn__any_grad(convrnn_tensor *a, convrnn_tensor *b, convrnn_tensor *c, convrnn_tensor *d) {
@@ -5258,7 +5274,7 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_zeros(convrnn_tape *t, int n, int h, int
 CONVRNNDEF convrnn_tensor *convrnn_tape_input(convrnn_tape *t, int n, int h, int w, int c,
                                              const convrnn_real *data, int need_grad) {
     convrnn_tensor *x;
-    if (t->err.status) return NULL;
+    if (!t || t->err.status) return NULL;
     if (!data) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "tape_input: data is NULL");
     x = convrnn__leaf(t, CONVRNN__NEW4(t, n, h, w, c, need_grad));
     if (x) memcpy(x->data, data, x->size * sizeof(convrnn_real));
@@ -5268,7 +5284,7 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_input_nd(convrnn_tape *t, int rank, cons
                                                 const convrnn_real *data, int need_grad) {
     convrnn_tensor *x;
     int d[4], i;
-    if (t->err.status) return NULL;
+    if (!t || t->err.status) return NULL;
     if (!dims || rank < 1 || rank > 4) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "tape_input_nd: rank %d outside 1..4", rank);
     for (i = 0; i < 4; i++) d[i] = i < rank ? dims[i] : 1;
     x = convrnn__leaf(t, convrnn__new(t, rank, d[0], d[1], d[2], d[3], need_grad));
@@ -5285,6 +5301,7 @@ CONVRNNDEF convrnn_tensor *convrnn_tape_fill(convrnn_tape *t, int n, int h, int 
 
 CONVRNNDEF convrnn_status convrnn_tape_backward_seeded(convrnn_tape *t) {
     int i;
+    if (!t) return CONVRNN_ERR_ARG;
     if (t->err.status) return t->err.status;
     if (!t->grad_enabled) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: tape was created without gradients");
     for (i = t->n_nodes - 1; i >= 0; i--) {
@@ -5303,14 +5320,17 @@ CONVRNNDEF convrnn_status convrnn_tape_backward_seeded(convrnn_tape *t) {
     return CONVRNN_OK;
 }
 CONVRNNDEF convrnn_real *convrnn_tape_grad(convrnn_tape *t, convrnn_tensor *x) {
-    if (!t || !x || !x->grad) return NULL;
+    if (!t || !x || !x->grad || (x->tape_ && x->tape_ != (const void *)t)) return NULL;
     if (!convrnn__grad_make(t, x)) return NULL;
     return x->grad;
 }
 CONVRNNDEF convrnn_status convrnn_tape_backward(convrnn_tape *t, convrnn_tensor *loss) {
+    if (!t) return CONVRNN_ERR_ARG;
     if (t->err.status) return t->err.status;
     if (!loss || loss->size != 1)
         return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: loss must be a 1-element tensor");
+    if (loss->tape_ && loss->tape_ != (const void *)t)
+        return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: the loss was made on another tape");
     if (!loss->grad)
         return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "backward: loss does not depend on anything with a gradient");
     if (!convrnn__grad_make(t, loss)) return t->err.status;
@@ -5336,6 +5356,7 @@ CONVRNNDEF void convrnn_params_init_empty(convrnn_params *ps) { memset(ps, 0, si
 
 CONVRNNDEF int convrnn_params_find(const convrnn_params *ps, const char *name) {
     int i;
+    if (!ps || !name) return -1;
     for (i = 0; i < ps->count; i++) if (!strcmp(ps->info[i].name, name)) return i;
     return -1;
 }
@@ -5347,6 +5368,12 @@ CONVRNNDEF int convrnn_params_declare(convrnn_params *ps, const char *name, int 
     int i;
     if (ps->finalized) { convrnn_error_set(&ps->err, CONVRNN_ERR_ARG, "params: declare '%s' after finalize", name ? name : "?"); return -1; }
     if (!name || !dims || rank < 0 || rank > 4) { convrnn_error_set(&ps->err, CONVRNN_ERR_ARG, "params: bad declaration"); return -1; }
+    if ((unsigned)init.kind > (unsigned)CONVRNN_INIT_GLOROT_UNIFORM || !(init.a - init.a == 0) || !(init.b - init.b == 0) ||
+        !(weight_decay >= 0 && weight_decay - weight_decay == 0)) {
+        convrnn_error_set(&ps->err, CONVRNN_ERR_ARG, "params: '%s': initializer kind %d (%g, %g) or weight decay %g is not valid", name,
+                          (int)init.kind, init.a, init.b, weight_decay);
+        return -1;
+    }
     if (strlen(name) >= CONVRNN_NAME_MAX) { convrnn_error_set(&ps->err, CONVRNN_ERR_ARG, "params: name too long: '%.60s...'", name); return -1; }
     if (convrnn_params_find(ps, name) >= 0) { convrnn_error_set(&ps->err, CONVRNN_ERR_ARG, "params: duplicate name '%s'", name); return -1; }
     for (i = 0; i < rank; i++) {
@@ -5499,13 +5526,14 @@ CONVRNNDEF int convrnn_act_parse(const char *name, convrnn_act *out) {
 }
 
 CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding pad, int *out, int *pad_before) {
-    int o, total;
+    int o;
+    long long total;
     if (in <= 0 || k <= 0 || stride <= 0) return 0;
     if (pad == CONVRNN_SAME) {
-        o = (in + stride - 1) / stride;
-        total = (o - 1) * stride + k - in;
-        if (total < 0) total = 0;
-        *pad_before = total / 2;
+        o = (in - 1) / stride + 1;   /* ceil(in / stride) without overflow */
+        total = (long long)(o - 1) * stride + k - in;
+        if (total < 0) total = 0;   /* total < k: it fits an int */
+        *pad_before = (int)(total / 2);
     } else if (pad == CONVRNN_VALID) {
         if (k > in) return 0;
         o = (in - k) / stride + 1;
@@ -5518,12 +5546,21 @@ CONVRNNDEF int convrnn_conv_out_size(int in, int k, int stride, convrnn_padding 
 }
 
 /* ---- geometry shared by conv, depthwise conv and pooling: convrnn__geom in the [IMPL-SIMD] section */
+#define CONVRNN__MAX_KERNEL 4096
 static int convrnn__geometry(convrnn_tape *t, const char *op, const convrnn_tensor *x, int kh, int kw,
                              int stride, convrnn_padding pad, convrnn__geom *g) {
     g->n = x->d[0]; g->h = x->d[1]; g->w = x->d[2]; g->ci = x->d[3];
     g->kh = kh; g->kw = kw; g->s = stride;
     if (kh <= 0 || kw <= 0 || stride <= 0) {
         convrnn__fail(t, CONVRNN_ERR_SHAPE, "%s: kernel %dx%d and stride %d must be positive", op, kh, kw, stride);
+        return 0;
+    }
+    if (x->rank != 4) {
+        convrnn__fail(t, CONVRNN_ERR_SHAPE, "%s: the input must be an [N,H,W,C] tensor (rank 4, got %d)", op, x->rank);
+        return 0;
+    }
+    if (kh > CONVRNN__MAX_KERNEL || kw > CONVRNN__MAX_KERNEL) {   /* a pooling window's taps are visited one by one */
+        convrnn__fail(t, CONVRNN_ERR_SHAPE, "%s: kernel %dx%d is larger than %d", op, kh, kw, CONVRNN__MAX_KERNEL);
         return 0;
     }
     if (pad != CONVRNN_SAME && pad != CONVRNN_VALID) { convrnn__fail(t, CONVRNN_ERR_ARG, "%s: unknown padding %d", op, (int)pad); return 0; }
@@ -6522,10 +6559,11 @@ CONVRNNDEF convrnn_tensor *convrnn_concat(convrnn_tape *t, convrnn_tensor **xs, 
     convrnn__node *nd;
     int i, C = 0, off = 0, g = 0, c;
     size_t rows, r;
-    if (t->err.status) return NULL;
+    if (!t || t->err.status) return NULL;
     if (!xs || n <= 0) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "concat: no inputs");
     for (i = 0; i < n; i++) {
         if (!xs[i]) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "concat: input %d is NULL", i);
+        if (!convrnn__owned(t, xs[i], "concat", i)) return NULL;
         if (xs[i]->d[0] != xs[0]->d[0] || xs[i]->d[1] != xs[0]->d[1] || xs[i]->d[2] != xs[0]->d[2])
             return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE, "concat: input %d is [%d,%d,%d,%d], input 0 is [%d,%d,%d,%d]",
                 i, xs[i]->d[0], xs[i]->d[1], xs[i]->d[2], xs[i]->d[3], xs[0]->d[0], xs[0]->d[1], xs[0]->d[2], xs[0]->d[3]);
@@ -6621,6 +6659,7 @@ CONVRNNDEF convrnn_tensor *convrnn_layer_norm(convrnn_tape *t, convrnn_tensor *x
     int N, C, n;
     size_t M, i;
     if (!convrnn__args(t, "layer_norm", 3, x, gamma, beta)) return NULL;
+    if (!(eps > 0 && eps - eps == 0)) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "layer_norm: eps %g must be finite and > 0", eps);
     N = x->d[0]; C = x->d[3];
     if ((int)gamma->size != C || (int)beta->size != C)
         return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_SHAPE, "layer_norm: gamma/beta have %zu/%zu elements for %d channels", gamma->size, beta->size, C);
@@ -6843,10 +6882,11 @@ CONVRNNDEF convrnn_tensor *convrnn_sum_scalars(convrnn_tape *t, convrnn_tensor *
     convrnn__node *nd;
     int i, g = 0;
     double s = 0;
-    if (t->err.status) return NULL;
+    if (!t || t->err.status) return NULL;
     if (!xs || n <= 0) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "sum_scalars: no inputs");
     for (i = 0; i < n; i++) {
         if (!xs[i] || xs[i]->size != 1) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "sum_scalars: input %d is not a scalar", i);
+        if (!convrnn__owned(t, xs[i], "sum_scalars", i)) return NULL;
         s += xs[i]->data[0];
         g |= xs[i]->grad != NULL;
     }
@@ -7066,9 +7106,34 @@ static convrnn_status convrnn__rgc_create(convrnn_cell *cell, const char *scope,
     return ps->err.status;
 }
 
+/* FNV-1a over the cell's parameter slots and the rank and dims each has in ps */
+static uint64_t convrnn__cell_sig(const convrnn_cell *cell, const convrnn_params *ps) {
+    uint64_t h = 1469598103934665603ull;
+    int i, k;
+#define CONVRNN__FNV(v) (h = (h ^ (uint64_t)(uint32_t)(v)) * 1099511628211ull)
+    for (i = 0; i < CONVRNN_CELL_MAX_PARAMS; i++) {
+        const int q = cell->p[i];
+        CONVRNN__FNV(q);
+        if (q < 0) continue;
+        if (q >= ps->count) return 0;   /* not this store's */
+        CONVRNN__FNV(ps->info[q].rank);
+        for (k = 0; k < 4; k++) CONVRNN__FNV(ps->info[q].d[k]);
+    }
+#undef CONVRNN__FNV
+    return h | 1;   /* never 0 */
+}
+#define CONVRNN__CELL_MAX_C (1 << 24)
+static convrnn_status convrnn__cell_create_any(convrnn_cell *cell, const convrnn_cell_config *cfg, const char *scope, int h,
+                                               int w, int cu, int cr, int cf, convrnn_params *ps);
 CONVRNNDEF convrnn_status convrnn_cell_create(convrnn_cell *cell, const convrnn_cell_config *cfg,
                                               const char *scope, int h, int w, int cu, int cr, int cf,
                                               convrnn_params *ps) {
+    const convrnn_status st = convrnn__cell_create_any(cell, cfg, scope, h, w, cu, cr, cf, ps);
+    if (st == CONVRNN_OK) cell->psig_ = convrnn__cell_sig(cell, ps);
+    return st;
+}
+static convrnn_status convrnn__cell_create_any(convrnn_cell *cell, const convrnn_cell_config *cfg, const char *scope, int h,
+                                               int w, int cu, int cr, int cf, convrnn_params *ps) {
     const char *cls;
     int D, k, Cin, i;
     convrnn_init one = convrnn_init_make(CONVRNN_INIT_CONST, 1, 0), zero = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0);
@@ -7086,6 +7151,13 @@ CONVRNNDEF convrnn_status convrnn_cell_create(convrnn_cell *cell, const convrnn_
     D = cfg->type == CONVRNN_CELL_IDENTITY || cfg->type == CONVRNN_CELL_TIMEDECAY ? cu : cfg->out_depth;
     cell->cfg.out_depth = D;
     if (D <= 0) return convrnn__cell_fail(ps, CONVRNN_ERR_SHAPE, "out_depth must be positive", scope);
+    /* the gate widths (up to 4 D + the inputs) must fit an int */
+    if (D > CONVRNN__CELL_MAX_C || cu > CONVRNN__CELL_MAX_C || cr > CONVRNN__CELL_MAX_C || cf > CONVRNN__CELL_MAX_C ||
+        (cfg->type == CONVRNN_CELL_RGC && cfg->rgc.cell_depth > CONVRNN__CELL_MAX_C))
+        return convrnn__cell_fail(ps, CONVRNN_ERR_OVERFLOW, "channel counts above 2^24", scope);
+    if (!(cfg->forget_bias - cfg->forget_bias == 0)) return convrnn__cell_fail(ps, CONVRNN_ERR_ARG, "forget_bias is not finite", scope);
+    if (cfg->type == CONVRNN_CELL_RGC && (unsigned)cfg->rgc.flavor > (unsigned)CONVRNN_RGC_MEDIAN)
+        return convrnn__cell_fail(ps, CONVRNN_ERR_ARG, "unknown RGC flavor", scope);
     k = cfg->k;
     cls = convrnn__cell_class(cfg->type);
     Cin = cu + D;
@@ -7361,15 +7433,18 @@ CONVRNNDEF convrnn_status convrnn_cell_step(convrnn_tape *t, const convrnn_cell 
         return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "cell_step: NULL cell, params, state or output");
     if (!u) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "cell_step: input is NULL");
     if (!ps->finalized) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "cell_step: parameters not finalized");
+    if (convrnn__cell_sig(cell, ps) != cell->psig_)
+        return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "cell_step (%s): the parameter store does not hold this cell's parameters",
+                                 convrnn_cell_type_name(cell->cfg.type));
     cfg = &cell->cfg;
     D = cfg->out_depth;
     N = u->d[0];
     if (u->d[1] != cell->h || u->d[2] != cell->w || u->d[3] != cell->cu)
         return convrnn_error_set(&t->err, CONVRNN_ERR_SHAPE, "cell_step (%s): input [%d,%d,%d,%d], cell expects [N,%d,%d,%d]",
             convrnn_cell_type_name(cfg->type), u->d[0], u->d[1], u->d[2], u->d[3], cell->h, cell->w, cell->cu);
-    if (r && (r->d[0] != N || r->d[3] != cell->cr))
-        return convrnn_error_set(&t->err, CONVRNN_ERR_SHAPE, "cell_step: residual [%d,%d,%d,%d], cell expects %d channels",
-            r->d[0], r->d[1], r->d[2], r->d[3], cell->cr);
+    if (r && (r->d[0] != N || r->d[1] != cell->h || r->d[2] != cell->w || r->d[3] != cell->cr))
+        return convrnn_error_set(&t->err, CONVRNN_ERR_SHAPE, "cell_step: residual [%d,%d,%d,%d], cell expects [N,%d,%d,%d]",
+            r->d[0], r->d[1], r->d[2], r->d[3], cell->h, cell->w, cell->cr);
     if (f && (f->d[0] != N || f->d[1] != cell->h || f->d[2] != cell->w || f->d[3] != cell->cf))
         return convrnn_error_set(&t->err, CONVRNN_ERR_SHAPE, "cell_step: feedback [%d,%d,%d,%d], cell expects [N,%d,%d,%d]",
             f->d[0], f->d[1], f->d[2], f->d[3], cell->h, cell->w, cell->cf);
@@ -10795,7 +10870,8 @@ static convrnn_tensor *convrnn__apply_op(convrnn_tape *t, convrnn_model *m, cons
 /* last[v]: the last step node v is computed at (NULL: every step) */
 static convrnn_status convrnn__unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s, convrnn_tensor **outs,
                                       const int *last) {
-    const convrnn_graph_spec *g = &m->spec;
+    static const convrnn_graph_spec none;
+    const convrnn_graph_spec *g = m ? &m->spec : &none;
     const int n = g->n_nodes;
     convrnn__sizes sz[CONVRNN_MAX_NODES];
     convrnn_cell cells[CONVRNN_MAX_NODES];
@@ -10804,7 +10880,7 @@ static convrnn_status convrnn__unroll(convrnn_model *m, convrnn_tape *t, const c
     int step, v, i, j;
     if (!t) return CONVRNN_ERR_ARG;
     if (t->err.status) return t->err.status;
-    if (!m->params.finalized) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "unroll: model not created");
+    if (!m || !m->params.finalized) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "unroll: model not created");
     if (!s || !s->images || !outs) return convrnn_error_set(&t->err, CONVRNN_ERR_ARG, "unroll: NULL stimulus, images or output array");
     if (s->n <= 0 || s->h <= 0 || s->w <= 0 || s->T <= 0 || s->image_off < 0)
         return convrnn_error_set(&t->err, CONVRNN_ERR_SHAPE, "unroll: stimulus %d x %dx%d, T %d, image_off %d must be positive",
@@ -10826,6 +10902,11 @@ static convrnn_status convrnn__unroll(convrnn_model *m, convrnn_tape *t, const c
     if (!s->movie) {
         img = convrnn_tape_input(t, s->n, s->h, s->w, s->c, s->images, 0);
         if (img && !convrnn_check_finite(img->data, img->size)) return convrnn_error_set(&t->err, CONVRNN_ERR_NOT_FINITE, "unroll: the images contain NaN or infinity");
+    } else {   /* a movie: frame t at step t */
+        int fr;
+        for (fr = 0; fr < s->T; fr++)
+            if (!convrnn_check_finite(s->images + (size_t)fr * s->n * s->h * s->w * s->c, (size_t)s->n * s->h * s->w * s->c))
+                return convrnn_error_set(&t->err, CONVRNN_ERR_NOT_FINITE, "unroll: movie frame %d contains NaN or infinity", fr);
     }
     blank = convrnn_tape_fill(t, s->n, s->h, s->w, s->c, (convrnn_real)s->blank);
     for (step = 0; step < s->T; step++) {
@@ -11104,7 +11185,7 @@ static convrnn_tensor *convrnn__maxn(convrnn_tape *t, convrnn_tensor **xs, int n
     size_t i;
     if (t->err.status) return NULL;
     if (n < 1) return (convrnn_tensor *)convrnn__fail(t, CONVRNN_ERR_ARG, "maxn: no inputs");
-    for (j = 0; j < n; j++) { if (!xs[j]) return NULL; g |= xs[j]->grad != NULL; }
+    for (j = 0; j < n; j++) { if (!xs[j] || !convrnn__owned(t, xs[j], "maxn", j)) return NULL; g |= xs[j]->grad != NULL; }
     y = convrnn__new(t, xs[0]->rank, xs[0]->d[0], xs[0]->d[1], xs[0]->d[2], xs[0]->d[3], g);
     win = (int *)convrnn__talloc(t, xs[0]->size * sizeof(int));
     if (!y || !win) return NULL;

@@ -881,6 +881,102 @@ static void test_info(void) {
     CHECK(convrnn_act_name(CONVRNN_ACT_COUNT) != NULL && convrnn_cell_type_name(CONVRNN_CELL_TYPE_COUNT) != NULL);
 }
 
+/* tensors of another tape, NULL tapes, sizes near INT_MAX, a cell stepped with another store,
+   settings that would give NaN: each an error, never memory of the wrong tape or a wrong answer */
+static void test_misuse(void) {
+    convrnn_tape a, b;
+    convrnn_tensor *x, *y, *z, *xs[2];
+    convrnn_params p1, p2;
+    convrnn_cell c1, c2;
+    convrnn_cell_config cg;
+    convrnn_init z0 = convrnn_init_make(CONVRNN_INIT_ZERO, 0, 0), bad = z0;
+    int d2[2] = { 3, 4 }, o = 0, pb = 0, i;
+    convrnn_real ones[36];
+    for (i = 0; i < 36; i++) ones[i] = 1;
+    convrnn_tape_init(&a, 1);
+    convrnn_tape_init(&b, 1);
+    a.lazy_grads = 1;
+    /* another tape's tensor: refused by unary, binary and list ops and by backward */
+    x = ramp(&a, 2, 3, 3, 2, 0.1, 1);
+    y = convrnn_affine(&a, x, 2, 0);
+    CHECK(y != NULL);
+    expect_tape_err(&b, convrnn_affine(&b, y, 1, 0), CONVRNN_ERR_ARG, "another tape", "affine of a tensor of tape a on tape b");
+    z = ramp(&b, 2, 3, 3, 2, 0.1, 1);
+    expect_tape_err(&b, convrnn_add(&b, z, y), CONVRNN_ERR_ARG, "another tape", "add across tapes");
+    xs[0] = z; xs[1] = y;
+    expect_tape_err(&b, convrnn_concat(&b, xs, 2), CONVRNN_ERR_ARG, "another tape", "concat across tapes");
+    z = ramp(&b, 1, 1, 1, 1, 0.1, 1);
+    CHECK(convrnn_tape_backward(&b, convrnn_dot_const(&a, y, ones)) != CONVRNN_OK && has(b.err.msg, "another tape"));
+    convrnn_tape_reset(&b);
+    CHECK(convrnn_tape_grad(&b, y) == NULL);
+    CHECK(a.err.status == CONVRNN_OK);   /* tape a untouched: its own backward still runs */
+    CHECK(convrnn_tape_backward(&a, convrnn_dot_const(&a, y, ones)) == CONVRNN_OK && x->grad && x->grad[0] == 2);
+    /* NULL tapes */
+    CHECK(convrnn_affine(NULL, x, 1, 0) == NULL && convrnn_concat(NULL, xs, 2) == NULL && convrnn_tape_zeros(NULL, 1, 1, 1, 1, 0) == NULL);
+    CHECK(convrnn_conv2d_act(NULL, x, x, NULL, 1, CONVRNN_SAME, CONVRNN_ACT_RELU) == NULL);
+    CHECK(convrnn_tape_backward(NULL, y) == CONVRNN_ERR_ARG && convrnn_tape_backward_seeded(NULL) == CONVRNN_ERR_ARG);
+    CHECK(convrnn_model_unroll(NULL, &b, NULL, NULL) == CONVRNN_ERR_ARG);
+    convrnn_tape_reset(&b);
+    CHECK(convrnn_params_find(NULL, "x") == -1 && convrnn_params_find(&p1, NULL) == -1);
+    /* sizes near INT_MAX: an error with the true cause, not a wrapped size or an endless loop */
+    CHECK(convrnn_conv_out_size(5, 1, 2147483647, CONVRNN_SAME, &o, &pb) == 1 && o == 1 && pb == 0);
+    CHECK(convrnn_conv_out_size(2147483647, 3, 2, CONVRNN_SAME, &o, &pb) == 1 && o == 1073741824);
+    x = ramp(&b, 1, 4, 4, 1, 0.1, 0);
+    expect_tape_err(&b, convrnn_maxpool(&b, x, 2147483647, 1, CONVRNN_SAME), CONVRNN_ERR_SHAPE, "larger than 4096", "maxpool k=INT_MAX");
+    x = ramp(&b, 1, 4, 4, 1, 0.1, 0);
+    y = convrnn_maxpool(&b, x, 2, 2147483647, CONVRNN_SAME);
+    CHECKF(y && y->d[1] == 1 && y->d[2] == 1, "maxpool stride INT_MAX: %s", b.err.msg);
+    /* layer norm with eps <= 0 or NaN */
+    convrnn_tape_reset(&b);
+    x = ramp(&b, 1, 2, 2, 2, 0.1, 0);
+    z = convrnn_tape_fill(&b, 2, 1, 1, 1, 1);
+    z->rank = 1; z->d[0] = 2;
+    expect_tape_err(&b, convrnn_layer_norm(&b, x, z, z, 0), CONVRNN_ERR_ARG, "eps", "layer_norm eps 0");
+    /* parameter declarations with an unknown initializer or a NaN argument */
+    convrnn_params_init_empty(&p1);
+    bad.kind = (convrnn_init_kind)42;
+    CHECK(convrnn_params_declare(&p1, "w", 2, d2, bad, 0, 1) == -1);
+    expect_ps_err(&p1, p1.err.status, CONVRNN_ERR_ARG, "initializer", "init kind 42");
+    bad = convrnn_init_make(CONVRNN_INIT_NORMAL, (double)NAN, 0);
+    CHECK(convrnn_params_declare(&p1, "w", 2, d2, bad, 0, 1) == -1);
+    expect_ps_err(&p1, p1.err.status, CONVRNN_ERR_ARG, "initializer", "init NaN");
+    CHECK(convrnn_params_declare(&p1, "w", 2, d2, z0, -1, 1) == -1);
+    expect_ps_err(&p1, p1.err.status, CONVRNN_ERR_ARG, "weight decay", "negative weight decay");
+    /* cells: huge channel counts, a NaN forget bias, an unknown RGC flavor */
+    cg = convrnn_cell_config_default(CONVRNN_CELL_GRU, 2000000000);
+    CHECK(convrnn_cell_create(&c1, &cg, "big/", 4, 4, 1, 0, 0, &p1) == CONVRNN_ERR_OVERFLOW);
+    convrnn_error_clear(&p1.err);
+    cg = convrnn_cell_config_default(CONVRNN_CELL_LSTM, 2);
+    cg.forget_bias = (double)NAN;
+    CHECK(convrnn_cell_create(&c1, &cg, "nan/", 4, 4, 1, 0, 0, &p1) == CONVRNN_ERR_ARG);
+    convrnn_error_clear(&p1.err);
+    cg = convrnn_cell_config_default(CONVRNN_CELL_RGC, 2);
+    cg.rgc.flavor = (convrnn_rgc_flavor)7;
+    CHECK(convrnn_cell_create(&c1, &cg, "rgc/", 4, 4, 1, 0, 0, &p1) == CONVRNN_ERR_ARG);
+    convrnn_error_clear(&p1.err);
+    /* a GRU stepped with the store of another GRU (other shapes, the same slots) */
+    convrnn_params_init_empty(&p2);
+    cg = convrnn_cell_config_default(CONVRNN_CELL_GRU, 2);
+    CHECK(convrnn_cell_create(&c1, &cg, "g1/", 4, 4, 1, 0, 0, &p1) == CONVRNN_OK);
+    cg = convrnn_cell_config_default(CONVRNN_CELL_GRU, 1);
+    CHECK(convrnn_cell_create(&c2, &cg, "g2/", 4, 4, 2, 0, 0, &p2) == CONVRNN_OK);
+    CHECK(convrnn_params_finalize(&p1) == CONVRNN_OK && convrnn_params_finalize(&p2) == CONVRNN_OK);
+    {
+        convrnn_tensor *st[2] = { NULL, NULL }, *out = NULL;
+        convrnn_tape_reset(&b);
+        x = ramp(&b, 1, 4, 4, 1, 0.1, 0);
+        CHECK(convrnn_cell_step(&b, &c1, &p2, x, NULL, NULL, st, &out) == CONVRNN_ERR_ARG && has(b.err.msg, "parameter store"));
+        convrnn_tape_reset(&b);
+        x = ramp(&b, 1, 4, 4, 1, 0.1, 0);
+        st[0] = NULL;
+        CHECKF(convrnn_cell_step(&b, &c1, &p1, x, NULL, NULL, st, &out) == CONVRNN_OK && out && out->d[3] == 2, "%s", b.err.msg);
+    }
+    convrnn_params_free(&p1);
+    convrnn_params_free(&p2);
+    convrnn_tape_free(&a);
+    convrnn_tape_free(&b);
+}
+
 int main(void) {
     test_info();
     test_bad_ops();
@@ -890,5 +986,6 @@ int main(void) {
     test_init_seed();
     test_determinism();
     test_fused_and_lazy();
+    test_misuse();
     return TEST_END("core");
 }

@@ -389,6 +389,19 @@ static void test_any_size_and_nan(void) {
     convrnn_tape_init(&t, 0);
     CHECK(convrnn_model_unroll(&m, &t, &s, outs) == CONVRNN_ERR_SHAPE && strstr(t.err.msg, "channels"));
     convrnn_tape_free(&t);
+    /* a movie: 4 frames of 2 images of 18x18; a NaN in frame 3 is refused as in a still image */
+    {
+        convrnn_stimulus mv = convrnn_stimulus_make(img, 2, 18, 18, 1, 4, 4);
+        img[5] = 0;
+        mv.movie = 1;
+        convrnn_tape_init(&t, 0);
+        CHECKF(convrnn_model_unroll(&m, &t, &mv, outs) == CONVRNN_OK, "%s", t.err.msg);
+        convrnn_tape_free(&t);
+        img[3 * 2 * 18 * 18 + 7] = NAN;
+        convrnn_tape_init(&t, 0);
+        CHECK(convrnn_model_unroll(&m, &t, &mv, outs) == CONVRNN_ERR_NOT_FINITE && strstr(t.err.msg, "frame 3"));
+        convrnn_tape_free(&t);
+    }
     convrnn_model_free(&m);
 }
 
