@@ -10870,9 +10870,8 @@ static convrnn_tensor *convrnn__apply_op(convrnn_tape *t, convrnn_model *m, cons
 /* last[v]: the last step node v is computed at (NULL: every step) */
 static convrnn_status convrnn__unroll(convrnn_model *m, convrnn_tape *t, const convrnn_stimulus *s, convrnn_tensor **outs,
                                       const int *last) {
-    static const convrnn_graph_spec none;
-    const convrnn_graph_spec *g = m ? &m->spec : &none;
-    const int n = g->n_nodes;
+    const convrnn_graph_spec *g = m ? &m->spec : NULL;   /* m is checked below */
+    const int n = g ? g->n_nodes : 0;
     convrnn__sizes sz[CONVRNN_MAX_NODES];
     convrnn_cell cells[CONVRNN_MAX_NODES];
     convrnn_tensor *st[CONVRNN_MAX_NODES][2], *zero[CONVRNN_MAX_NODES], *img = NULL, *blank = NULL;
