@@ -1244,7 +1244,7 @@ CONVRNNDEF convrnn_status convrnn_splits_from_mask(convrnn_splits *out, const in
                                                    convrnn_error *err);
 /* From index lists: split s trains on train[train_start[s] .. train_start[s+1]) and tests on
    test[test_start[s] .. test_start[s+1]) (offsets: n_splits + 1 entries each). Indices are
-   checked (range, no index on both sides of a split) and stored in ascending order. */
+   checked (range, no index twice on a side or on both sides of a split) and stored in ascending order. */
 CONVRNNDEF convrnn_status convrnn_splits_from_lists(convrnn_splits *out, int n, int n_splits, const int *train,
                                                     const size_t *train_start, const int *test,
                                                     const size_t *test_start, convrnn_error *err);
@@ -1304,8 +1304,9 @@ CONVRNNDEF void convrnn_pls_free(convrnn_pls *m);
 typedef enum convrnn_decoder_kind { CONVRNN_DECODER_LOGISTIC = 0, CONVRNN_DECODER_SVM = 1 } convrnn_decoder_kind;
 typedef struct convrnn_decoder_options {
     convrnn_decoder_kind kind;  /* default LOGISTIC */
-    int zscore;                 /* standardise with the training mean and population std (zero std -> 1);
-                                   default 1 */
+    int zscore;                 /* standardise with the training mean and population std (a std
+                                   within rounding of zero or below 10 DBL_EPSILON -> 1, as
+                                   scikit-learn; any magnitude of features otherwise); default 1 */
     double lambda;              /* logistic: L2 strength on the MEAN cross-entropy, default 0.463
                                    (sklearn C = 1/(lambda n)) */
     int penalize_bias;          /* logistic: also penalise the bias, default 0 */
@@ -11995,20 +11996,26 @@ static void convrnn__m_axpy(double *y, double a, const double *x, size_t n) {
 /* ================================================================ basic statistics */
 
 CONVRNNDEF double convrnn_pearson(const double *x, const double *y, size_t n) {
-    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0, r;
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0, r, ax = 0, ay = 0, kx, ky;
     size_t i;
-    int xc = 1, yc = 1;
+    int xc = 1, yc = 1, ex, ey;
     if (n < 2) return convrnn__m_nan();
     for (i = 0; i < n; i++) {
         if (x[i] != x[i] || y[i] != y[i]) return convrnn__m_nan();
         if (x[i] != x[0]) xc = 0;
         if (y[i] != y[0]) yc = 0;
-        mx += x[i]; my += y[i];
+        ax = fmax(ax, fabs(x[i])); ay = fmax(ay, fabs(y[i]));
     }
     if (xc || yc) return convrnn__m_nan();
+    /* x and y scaled by powers of two to a largest magnitude in [0.5, 1): the squares can neither
+       overflow nor underflow, and (the scaling being exact) r has the same bits as unscaled
+       wherever that did neither */
+    (void)frexp(ax, &ex); (void)frexp(ay, &ey);
+    kx = ldexp(1.0, -ex); ky = ldexp(1.0, -ey);
+    for (i = 0; i < n; i++) { mx += x[i] * kx; my += y[i] * ky; }
     mx /= (double)n; my /= (double)n;
     for (i = 0; i < n; i++) {
-        double a = x[i] - mx, b = y[i] - my;
+        double a = x[i] * kx - mx, b = y[i] * ky - my;
         sxy += a * b; sxx += a * a; syy += b * b;
     }
     if (!(sxx > 0) || !(syy > 0)) return convrnn__m_nan();
@@ -12559,11 +12566,13 @@ CONVRNNDEF convrnn_status convrnn_splits_shuffle(convrnn_splits *out, int n, int
         return convrnn_error_set(err, CONVRNN_ERR_ARG,
                                  "splits_shuffle: train_size=%g / test_size=%g must be fractions in (0,1), integer counts, or 0",
                                  train_size, test_size);
+    if (train_size > n || test_size > n)   /* counts larger than the items (and than an int) */
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_shuffle: sizes train=%g test=%g do not fit n=%d", train_size, test_size, n);
     n_test = test_size > 0 ? (test_size < 1 ? (int)ceil(test_size * n) : (int)test_size) : -1;
     n_train = train_size > 0 ? (train_size < 1 ? (int)floor(train_size * n) : (int)train_size) : -1;
     if (n_test < 0) n_test = n - n_train;
     if (n_train < 0) n_train = n - n_test;
-    if (n_train < 1 || n_test < 1 || n_train + n_test > n)
+    if (n_train < 1 || n_test < 1 || (long long)n_train + n_test > n)
         return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_shuffle: sizes train=%d test=%d do not fit n=%d",
                                  n_train, n_test, n);
     st = convrnn__m_splits_alloc(out, n_splits, n, (size_t)n_splits * n_train, (size_t)n_splits * n_test, err);
@@ -12725,6 +12734,10 @@ CONVRNNDEF convrnn_status convrnn_splits_from_lists(convrnn_splits *out, int n, 
                 if (v < 0 || v >= n) {
                     convrnn_free(NULL, mask);
                     return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: split %d %s index %d outside [0, %d)", k, side ? "test" : "train", v, n);
+                }
+                if (mask[(size_t)k * n + v] == (side ? 0 : 1)) {
+                    convrnn_free(NULL, mask);
+                    return convrnn_error_set(err, CONVRNN_ERR_ARG, "splits_from_lists: split %d lists %s image %d twice", k, side ? "test" : "train", v);
                 }
                 if (mask[(size_t)k * n + v] == 0 || (mask[(size_t)k * n + v] == 1 && side)) {
                     convrnn_free(NULL, mask);
@@ -13675,19 +13688,32 @@ static convrnn_status convrnn__m_clf_prepare(convrnn_classifier *m, const double
     }
     for (j = 0; j < p; j++) { m->mean[j] = 0; m->scale[j] = 1; }
     if (o->zscore) {
-        /* StandardScaler: mean, population std; (near-)constant features get scale 1 */
-        for (i = 0; i < n; i++) convrnn__m_axpy(m->mean, 1.0, X + (size_t)i * p, (size_t)p);
+        /* StandardScaler: mean, population std; (near-)constant features get scale 1. Each column
+           is summed scaled by a power of two k_j (its largest magnitude into [0.5, 1)), so that
+           neither the sum nor the squares overflow or underflow; the scaling is exact, so the
+           results have the same bits as unscaled sums wherever those stayed in range. */
+        double *k = (double *)convrnn_calloc(NULL, (size_t)p + 1, sizeof(double));
+        if (!k) { convrnn_free(NULL, Xz); convrnn_classifier_free(m); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "%s: out of memory", who); }
+        for (i = 0; i < n; i++)
+            for (j = 0; j < p; j++) k[j] = fmax(k[j], fabs(X[(size_t)i * p + j]));
+        for (j = 0; j < p; j++) { int e; (void)frexp(k[j], &e); k[j] = ldexp(1.0, -e); m->mean[j] = 0; m->scale[j] = 0; }
+        for (i = 0; i < n; i++)
+            for (j = 0; j < p; j++) m->mean[j] += X[(size_t)i * p + j] * k[j];
         for (j = 0; j < p; j++) m->mean[j] /= n;
-        for (j = 0; j < p; j++) m->scale[j] = 0;
         for (i = 0; i < n; i++) {
             const double *xr = X + (size_t)i * p;
-            for (j = 0; j < p; j++) { double d = xr[j] - m->mean[j]; m->scale[j] += d * d; }
+            for (j = 0; j < p; j++) { double d = xr[j] * k[j] - m->mean[j]; m->scale[j] += d * d; }
         }
         for (j = 0; j < p; j++) {
             double var = m->scale[j] / n, bound = (double)n * DBL_EPSILON * var +
                                                   ((double)n * m->mean[j] * DBL_EPSILON) * ((double)n * m->mean[j] * DBL_EPSILON);
-            m->scale[j] = (var <= bound || !(sqrt(var) >= 10 * DBL_EPSILON)) ? 1.0 : sqrt(var);
+            const double sd = sqrt(var) / k[j];   /* exact: k is a power of two */
+            m->mean[j] /= k[j];
+            /* (the absolute floor of 10 eps on the std is scikit-learn's, for features that are
+               constant up to rounding) */
+            m->scale[j] = (var <= bound || !(sd >= 10 * DBL_EPSILON)) ? 1.0 : sd;
         }
+        convrnn_free(NULL, k);
     }
     for (i = 0; i < n; i++) {
         const double *xr = X + (size_t)i * p;
@@ -13787,8 +13813,8 @@ CONVRNNDEF convrnn_status convrnn_logreg_fit(convrnn_classifier *m, const double
     memset(&L, 0, sizeof L);
     if (opt) o = *opt; else convrnn_decoder_options_default(&o);
     tol = o.tol > 0 ? o.tol : 1e-8;
-    if (!(o.lambda > 0))
-        return convrnn_error_set(err, CONVRNN_ERR_ARG, "logreg_fit: lambda must be > 0 (got %g)", o.lambda);
+    if (!(o.lambda > 0 && o.lambda - o.lambda == 0))
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "logreg_fit: lambda must be finite and > 0 (got %g)", o.lambda);
     if (o.max_iter < 1) return convrnn_error_set(err, CONVRNN_ERR_ARG, "logreg_fit: max_iter must be >= 1");
     st = convrnn__m_clf_prepare(m, X, labels, n, p, n_classes, &o, &Xz, "logreg_fit", err);
     if (st) return st;
@@ -13936,7 +13962,8 @@ CONVRNNDEF convrnn_status convrnn_svm_fit(convrnn_classifier *m, const double *X
     convrnn_status st;
     if (opt) o = *opt; else convrnn_decoder_options_default(&o);
     tol = o.tol > 0 ? o.tol : 1e-6;
-    if (!(o.C > 0)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: C must be > 0 (got %g)", o.C);
+    if (!(o.C > 0 && o.C - o.C == 0)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: C must be finite and > 0 (got %g)", o.C);
+    if (!(o.bias - o.bias == 0)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: bias must be finite (got %g)", o.bias);
     if (o.max_iter < 1) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: max_iter must be >= 1");
     st = convrnn__m_clf_prepare(m, X, labels, n, p, n_classes, &o, &Xz, "svm_fit", err);
     if (st) return st;
@@ -14645,6 +14672,7 @@ CONVRNNDEF convrnn_status convrnn_neural_score_static(const double *X, int N, in
     int bin0 = 0, s, S;
     convrnn_status st;
     if (!X || !Y || !score) return convrnn_error_set(err, CONVRNN_ERR_ARG, "neural_score_static: NULL argument");
+    if (N < 2 || P < 1 || Q < 1) return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "neural_score_static: bad shape N=%d P=%d Q=%d", N, P, Q);
     st = convrnn__m_check_splits(splits, N, "neural_score_static", err);
     if (st) return st;
     S = splits->n_splits;
@@ -14957,6 +14985,8 @@ CONVRNNDEF convrnn_status convrnn_synth_neural_make(convrnn_synth_neural *out, c
     if (R < 2 || N < 2 || Q < 1 || B < 1 || D < 1 || O < 1 || O > N)
         return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "synth_neural: bad sizes trials=%d images=%d sites=%d bins=%d latent=%d objects=%d",
                                  R, N, Q, B, D, O);
+    if (!convrnn__m_isfinite(p.bin0_ms) || !(p.bin_width_ms > 0 && convrnn__m_isfinite(p.bin_width_ms)))
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "synth_neural: bin0_ms %g and bin_width_ms %g (> 0) must be finite", p.bin0_ms, p.bin_width_ms);
     if (!(p.reliability_min > 0) || !(p.reliability_max < 1) || p.reliability_min > p.reliability_max)
         return convrnn_error_set(err, CONVRNN_ERR_ARG, "synth_neural: reliabilities must satisfy 0 < min <= max < 1 (%g, %g)",
                                  p.reliability_min, p.reliability_max);
@@ -15067,6 +15097,10 @@ CONVRNNDEF convrnn_status convrnn_synth_ost_make(convrnn_synth_ost *out, const c
         return convrnn_error_set(err, CONVRNN_ERR_SHAPE, "synth_ost: bad sizes images=%d objects=%d bins=%d features=%d", N, C, B, P);
     if (!(p.nan_fraction >= 0 && p.nan_fraction < 1) || !(p.i1_min <= p.i1_max))
         return convrnn_error_set(err, CONVRNN_ERR_ARG, "synth_ost: nan_fraction %g or i1 range [%g, %g] invalid", p.nan_fraction, p.i1_min, p.i1_max);
+    if (!convrnn__m_isfinite(p.bin0_ms) || !(p.bin_width_ms > 0 && convrnn__m_isfinite(p.bin_width_ms)) || !convrnn__m_isfinite(p.signal_gain) ||
+        !convrnn__m_isfinite(p.i1_min) || !convrnn__m_isfinite(p.i1_max))
+        return convrnn_error_set(err, CONVRNN_ERR_ARG, "synth_ost: bin0_ms %g, bin_width_ms %g (> 0), signal_gain %g and the i1 range must be finite",
+                                 p.bin0_ms, p.bin_width_ms, p.signal_gain);
     if (!convrnn__m_count3((size_t)B, (size_t)N, (size_t)P, &cnt)) return convrnn_error_set(err, CONVRNN_ERR_OVERFLOW, "synth_ost: overflow");
     out->N = N; out->C = C; out->B = B; out->P = P;
     out->labels = convrnn__m_ialloc((size_t)N);

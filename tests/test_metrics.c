@@ -777,12 +777,91 @@ static void test_threads(void) {
 #endif
 }
 
+/* sizes, settings and magnitudes at the edges of double and int */
+static void test_metrics_edges(void) {
+    convrnn_splits s;
+    convrnn_error e;
+    convrnn_classifier m;
+    convrnn_decoder_options o;
+    double X[40 * 2], Xs[40 * 2], dec[40 * 2], a[5] = { 1, 2, 3, 4, 6 }, b[5] = { 2, 1, 4, 3, 7 }, as[5], bs[5], r1;
+    int y[40], i, k, kind, tr[3] = { 0, 1, 2 }, te[2] = { 5, 5 };
+    size_t trs[2] = { 0, 3 }, tes[2] = { 0, 2 };
+    convrnn_rng rng;
+    /* split sizes beyond n and beyond an int */
+    CHECK(convrnn_splits_shuffle(&s, 10, 1, 1.0, 2147483647.0, NULL, 1, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "do not fit"));
+    CHECK(convrnn_splits_shuffle(&s, 10, 1, 0, 1e20, NULL, 1, &e) == CONVRNN_ERR_ARG);
+    CHECK(convrnn_splits_shuffle(&s, 10, 1, 0, 10, NULL, 1, &e) == CONVRNN_ERR_ARG);
+    CHECK(convrnn_splits_shuffle(&s, 10, 1, 0, 9, NULL, 1, &e) == CONVRNN_OK && s.test_start[1] == 9);
+    convrnn_splits_free(&s);
+    /* a test index listed twice is named as such */
+    CHECK(convrnn_splits_from_lists(&s, 10, 1, tr, trs, te, tes, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "twice"));
+    /* Pearson at any magnitude (powers of ten: r within rounding of the unscaled one) */
+    r1 = convrnn_pearson(a, b, 5);
+    for (k = 0; k < 4; k++) {
+        const double sc = k == 0 ? 1e160 : k == 1 ? 1e-170 : k == 2 ? 1e300 : 1e-300;
+        double rk;
+        for (i = 0; i < 5; i++) { as[i] = a[i] * sc; bs[i] = b[i] * (k % 2 ? 1 : sc); }
+        rk = convrnn_pearson(as, bs, 5);
+        CHECKF(fabs(rk - r1) < 1e-12, "pearson at scale %g: %.17g vs %.17g", sc, rk, r1);
+    }
+    /* decoders: infinite settings refused; separable data at any magnitude still separated */
+    convrnn_rng_seed(&rng, 8);
+    for (i = 0; i < 40; i++) {
+        y[i] = i % 2;
+        X[i * 2] = (y[i] ? 1 : -1) + 0.1 * convrnn_rng_normal(&rng);
+        X[i * 2 + 1] = convrnn_rng_normal(&rng);
+    }
+    convrnn_decoder_options_default(&o);
+    o.kind = CONVRNN_DECODER_SVM; o.C = INFINITY;
+    CHECK(convrnn_classifier_fit(&m, X, y, 40, 2, 2, &o, &e) == CONVRNN_ERR_ARG);
+    o.C = 1; o.bias = INFINITY;
+    CHECK(convrnn_classifier_fit(&m, X, y, 40, 2, 2, &o, &e) == CONVRNN_ERR_ARG);
+    convrnn_decoder_options_default(&o);
+    o.lambda = INFINITY;
+    CHECK(convrnn_classifier_fit(&m, X, y, 40, 2, 2, &o, &e) == CONVRNN_ERR_ARG);
+    for (kind = 0; kind < 2; kind++)
+        for (k = 0; k < 3; k++) {
+            const double sc = k == 0 ? 1 : k == 1 ? 1e160 : 1e-12;   /* (below a std of 10 eps, features count as constant, as in scikit-learn) */
+            int correct = 0;
+            convrnn_decoder_options_default(&o);
+            o.kind = kind ? CONVRNN_DECODER_SVM : CONVRNN_DECODER_LOGISTIC;
+            if (kind) o.C = 1;
+            for (i = 0; i < 80; i++) Xs[i] = X[i] * sc;
+            if (convrnn_classifier_fit(&m, Xs, y, 40, 2, 2, &o, &e) == CONVRNN_OK) {
+                CHECK(convrnn_classifier_decision(&m, Xs, 40, dec, &e) == CONVRNN_OK);
+                for (i = 0; i < 40; i++) correct += (dec[i * 2 + 1] > dec[i * 2]) == (y[i] == 1);
+                convrnn_classifier_free(&m);
+            } else CHECKF(0, "%s", e.msg);
+            CHECKF(correct == 40, "%s at scale %g: %d of 40", kind ? "svm" : "logistic", sc, correct);
+        }
+    /* neural score with no sites, generators with NaN settings */
+    {
+        convrnn_synth_ost_params po;
+        convrnn_synth_neural_params pn;
+        convrnn_synth_ost so;
+        convrnn_synth_neural sn;
+        double score;
+        CHECK(convrnn_splits_shuffle(&s, 10, 2, 0, 0.2, NULL, 1, &e) == CONVRNN_OK);
+        CHECK(convrnn_neural_score_static(X, 10, 2, X, -1, &s, NULL, &score, NULL, NULL, &e) == CONVRNN_ERR_SHAPE);
+        convrnn_splits_free(&s);
+        convrnn_synth_ost_params_default(&po);
+        po.signal_gain = NAN;
+        CHECK(convrnn_synth_ost_make(&so, &po, &e) == CONVRNN_ERR_ARG);
+        convrnn_synth_ost_params_default(&po);
+        po.bin_width_ms = NAN;
+        CHECK(convrnn_synth_ost_make(&so, &po, &e) == CONVRNN_ERR_ARG);
+        convrnn_synth_neural_params_default(&pn);
+        pn.bin0_ms = NAN;
+        CHECK(convrnn_synth_neural_make(&sn, &pn, &e) == CONVRNN_ERR_ARG);
+    }
+}
+
 #ifdef TEST_METRICS_PLS_ONLY
 int main(void) {
     /* the other groups belong to test_metrics itself */
     (void)test_stats_fixtures; (void)test_decoder_fixtures; (void)test_behaviour_fixtures; (void)test_aggregates;
     (void)test_stats_degenerate; (void)test_splits; (void)test_ost_units; (void)test_pls_degenerate;
-    (void)test_decoder_degenerate; (void)test_threads;
+    (void)test_decoder_degenerate; (void)test_threads; (void)test_metrics_edges;
     test_pls_fixtures();
     return TEST_END(TEST_METRICS_PLS_ONLY);
 }
@@ -799,6 +878,7 @@ int main(void) {
     test_pls_degenerate();
     test_decoder_degenerate();
     test_threads();
+    test_metrics_edges();
     return TEST_END("metrics");
 }
 #endif
