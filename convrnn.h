@@ -1190,7 +1190,7 @@ CONVRNNDEF double convrnn_norm_ppf(double p);                 /* Phi^-1(p) (AS24
 CONVRNNDEF double convrnn_betainc(double a, double b, double x); /* regularized I_x(a,b) */
 CONVRNNDEF double convrnn_gammainc_p(double a, double x);     /* regularized lower P(a,x) */
 CONVRNNDEF double convrnn_gammainc_q(double a, double x);     /* regularized upper Q(a,x) */
-CONVRNNDEF double convrnn_t_sf(double t, double df);          /* Student t survival function */
+CONVRNNDEF double convrnn_t_sf(double t, double df);          /* Student t survival function (df > 1e7: normal + 1/df term) */
 CONVRNNDEF double convrnn_chi2_sf(double x, double df);       /* chi-square survival function */
 
 /* ---------------------------------------------------------------- statistical tests */
@@ -1219,7 +1219,7 @@ CONVRNNDEF convrnn_status convrnn_wilcoxon(const double *a, const double *b, int
    as scipy.stats.friedmanchisquare(*columns). */
 CONVRNNDEF convrnn_status convrnn_friedman(const double *data, int n_blocks, int k, convrnn_test_result *res,
                                            convrnn_error *err);
-/* min(1, m p). */
+/* min(1, m p); NaN for m < 1 or p outside [0, 1]. */
 CONVRNNDEF double convrnn_bonferroni(double p, int m);
 
 /* ---------------------------------------------------------------- cross-validation splits */
@@ -12287,6 +12287,9 @@ CONVRNNDEF double convrnn_t_sf(double t, double df) {
     if (t != t || df != df || df <= 0) return convrnn__m_nan();
     if (t == (double)INFINITY) return 0.0;
     if (t == -(double)INFINITY) return 1.0;
+    /* above 1e7 degrees of freedom the continued fraction loses digits: the normal tail with its
+       1/df term, P(T > t) = Q(t) + phi(t) (t^3 + t) / (4 df) + O(1/df^2) */
+    if (df > 1e7) return convrnn_norm_sf(t) + exp(-0.5 * t * t) * 0.39894228040143267794 * (t * t * t + t) / (4.0 * df);
     /* tail = P(T > |t|) = I_{df/(df+t^2)}(df/2, 1/2) / 2 */
     x = df / (df + t * t);
     y = t * t / (df + t * t);
@@ -12475,6 +12478,7 @@ CONVRNNDEF convrnn_status convrnn_friedman(const double *data, int n_blocks, int
 CONVRNNDEF double convrnn_bonferroni(double p, int m) {
     double v = p * (double)m;
     if (p != p) return p;
+    if (m < 1 || p < 0 || p > 1) return convrnn__m_nan();
     return v > 1.0 ? 1.0 : v;
 }
 
@@ -13266,6 +13270,8 @@ static convrnn_status convrnn__m_pls_core(convrnn_pls *m, const double *Xc, doub
     convrnn_status st = CONVRNN_OK;
     if (!convrnn__m_count2((size_t)p, (size_t)q, &pq))
         return convrnn_error_set(err, CONVRNN_ERR_OVERFLOW, "pls_fit: p*q overflows (p=%d, q=%d)", p, q);
+    if (K > p) K = p;   /* the rank of the centred X is at most min(n, p): no more components to size for */
+    if (K > n) K = n;
     memset(&g, 0, sizeof g);
     g.p = p; g.q = q;
     g.qspace = q <= p;

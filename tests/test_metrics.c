@@ -604,6 +604,11 @@ static void test_pls_degenerate(void) {
         X[i * 6 + 0] = a; X[i * 6 + 1] = b; X[i * 6 + 2] = a + b; X[i * 6 + 3] = a - 2 * b; X[i * 6 + 4] = 3 * a; X[i * 6 + 5] = 0.5 * b;
         Y[i * 3 + 0] = a + 0.1 * convrnn_rng_normal(&r); Y[i * 3 + 1] = b - a; Y[i * 3 + 2] = 7.0; /* constant target */
     }
+    /* more components asked for than X can have: the fit stops at its rank (no allocation for the rest) */
+    convrnn_pls_options_default(&o);
+    o.n_components = 2147483647;
+    CHECKF(convrnn_pls_fit(&m, X, Y, 40, 6, 3, &o, &e) == CONVRNN_OK && m.rank == 2, "%s", e.msg);
+    convrnn_pls_free(&m);
     /* data beyond the supported scale: an error, not a fit of no components (within it, 1e+-50,
        the same rank) */
     {
@@ -787,6 +792,18 @@ static void test_metrics_edges(void) {
     int y[40], i, k, kind, tr[3] = { 0, 1, 2 }, te[2] = { 5, 5 };
     size_t trs[2] = { 0, 3 }, tes[2] = { 0, 2 };
     convrnn_rng rng;
+    /* p-value helpers at their edges: a huge df is the normal's tail; m < 1 is no correction */
+    {   /* t_sf - Q follows phi(t)(t^3 + t)/(4 df) + O(1/df^2) */
+        static const double dfs[5] = { 1e6, 1e7, 1e8, 1e9, 1e15 };
+        int q;
+        for (q = 0; q < 5; q++) {
+            const double want = 0.05399096651318806 * 10 / (4 * dfs[q]), got = convrnn_t_sf(2, dfs[q]) - convrnn_norm_sf(2);
+            CHECKF(fabs(got - want) < 5e-11, "t_sf(2, %g) - Q(2) = %.4g, want %.4g", dfs[q], got, want);   /* the p-value within 5e-11 */
+            CHECKF(fabs(convrnn_t_sf(-2, dfs[q]) - (1 - convrnn_t_sf(2, dfs[q]))) < 1e-15, "t_sf symmetry at df %g", dfs[q]);
+        }
+    }
+    CHECK(isnan(convrnn_bonferroni(0.3, -1)) && isnan(convrnn_bonferroni(0.3, 0)) && isnan(convrnn_bonferroni(1.5, 2)) &&
+          convrnn_bonferroni(0.3, 2) == 0.6 && convrnn_bonferroni(0.3, 5) == 1.0);
     /* split sizes beyond n and beyond an int */
     CHECK(convrnn_splits_shuffle(&s, 10, 1, 1.0, 2147483647.0, NULL, 1, &e) == CONVRNN_ERR_ARG && strstr(e.msg, "do not fit"));
     CHECK(convrnn_splits_shuffle(&s, 10, 1, 0, 1e20, NULL, 1, &e) == CONVRNN_ERR_ARG);
