@@ -11373,12 +11373,6 @@ static convrnn_status convrnn__write_weights(const convrnn_model *m, const char 
     size_t off = 0, j;
     if (!m || !path) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: NULL argument");
     if (!ps->finalized) return convrnn_error_set(err, CONVRNN_ERR_ARG, "save: model not created");
-    /* the readers refuse non-finite values: such a file would replace a good one by one that
-       cannot be read back, so nothing is written (the float copies are checked below too: a
-       double build's values can overflow float) */
-    if (!convrnn_check_finite(ps->values, ps->total) || (with_momentum && !convrnn_check_finite(ps->opt_state, ps->total)))
-        return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "save: the %s hold NaN or infinity; %s not written",
-                                 with_momentum && convrnn_check_finite(ps->values, ps->total) ? "momentum buffers" : "weights", path);
     buf = (float *)convrnn_calloc(NULL, copies * ps->total + 1, sizeof(float));
     if (with_momentum) names = (char (*)[CONVRNN_NAME_MAX + 16])convrnn_calloc(NULL, (size_t)ps->count + 1, sizeof *names);
     if (!buf || (with_momentum && !names)) { convrnn_free(NULL, buf); convrnn_free(NULL, names); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "save: out of memory"); }
@@ -11401,8 +11395,13 @@ static convrnn_status convrnn__write_weights(const convrnn_model *m, const char 
         off += pi->size;
     }
     if (s && err && !err->status) convrnn_error_set(err, s, "save: could not add a tensor");
+    /* the readers refuse non-finite values: such a file would replace a good one by one that cannot
+       be read back, so nothing is written (checked on the float copies: NaN, infinity, and a double
+       build's values beyond float) */
     for (j = 0; !s && j < copies * ps->total; j++)
-        if (!(buf[j] - buf[j] == 0)) s = convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "save: a value overflows float; %s not written", path);
+        if (!(buf[j] - buf[j] == 0))
+            s = convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE, "save: the %s hold NaN or infinity (as float); %s not written",
+                                  j < ps->total ? "weights" : "momentum buffers", path);
     if (!s) s = convrnn_st_writer_save(&w, path, err);
     convrnn_st_writer_free(&w);
     convrnn_free(NULL, text);
@@ -11540,7 +11539,7 @@ CONVRNNDEF double convrnn_weight_decay_loss(const convrnn_params *ps, double wd_
 
 CONVRNNDEF convrnn_status convrnn_sgd_step(convrnn_params *ps, const convrnn_sgd_config *c, long step,
                                            double *grad_norm, convrnn_error *err) {
-    int i;
+    int i, pass;
     size_t j;
     double norm2 = 0, scale = 1, lr;
     if (!ps || !c || !ps->finalized) return convrnn_error_set(err, CONVRNN_ERR_ARG, "sgd_step: parameters not ready");
@@ -11575,34 +11574,26 @@ CONVRNNDEF convrnn_status convrnn_sgd_step(convrnn_params *ps, const convrnn_sgd
         }
         if (c->clip_norm > 0 && sqrt(n2) > c->clip_norm) scale = c->clip_norm / sqrt(n2);
     }
-    /* 4. momentum update: first checked without writing (a non-finite momentum buffer, or an update
-       that overflows, leaves every weight and buffer as it was), then applied */
+    /* 4. momentum update, in two passes over the same arithmetic: the first only checks (a
+       non-finite momentum buffer, or an update that overflows, leaves every weight and buffer as
+       it was), the second writes */
     lr = convrnn_lr_at(c, step);
-    for (i = 0; i < ps->count; i++) {
-        const convrnn_param_info *p = &ps->info[i];
-        const convrnn_real *g = ps->grads + p->offset, *w = ps->values + p->offset, *a = ps->opt_state + p->offset;
-        const convrnn_real m = (convrnn_real)c->momentum, l = (convrnn_real)lr, sc = (convrnn_real)scale;
-        if (!p->trainable) continue;
-        for (j = 0; j < p->size; j++) {
-            const convrnn_real gj = g[j] * sc, aj = m * a[j] + gj;
-            const convrnn_real wj = w[j] - (c->nesterov ? l * (gj + m * aj) : l * aj);
-            if (!(aj - aj == 0) || !(wj - wj == 0))
-                return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE,
-                                         "sgd_step: the update of '%s' is not finite at step %ld (momentum buffer %g); weights left as they were",
-                                         p->name, step, (double)a[j]);
+    for (pass = 0; pass < 2; pass++)
+        for (i = 0; i < ps->count; i++) {
+            const convrnn_param_info *p = &ps->info[i];
+            convrnn_real *g = ps->grads + p->offset, *w = ps->values + p->offset, *a = ps->opt_state + p->offset;
+            const convrnn_real m = (convrnn_real)c->momentum, l = (convrnn_real)lr, sc = (convrnn_real)scale;
+            if (!p->trainable) continue;
+            for (j = 0; j < p->size; j++) {
+                const convrnn_real gj = g[j] * sc, aj = m * a[j] + gj;
+                const convrnn_real wj = w[j] - (c->nesterov ? l * (gj + m * aj) : l * aj);
+                if (pass) { a[j] = aj; w[j] = wj; }
+                else if (!(aj - aj == 0) || !(wj - wj == 0))
+                    return convrnn_error_set(err, CONVRNN_ERR_NOT_FINITE,
+                                             "sgd_step: the update of '%s' is not finite at step %ld (momentum buffer %g); weights left as they were",
+                                             p->name, step, (double)a[j]);
+            }
         }
-    }
-    for (i = 0; i < ps->count; i++) {
-        const convrnn_param_info *p = &ps->info[i];
-        convrnn_real *g = ps->grads + p->offset, *w = ps->values + p->offset, *a = ps->opt_state + p->offset;
-        const convrnn_real m = (convrnn_real)c->momentum, l = (convrnn_real)lr, sc = (convrnn_real)scale;
-        if (!p->trainable) continue;
-        for (j = 0; j < p->size; j++) {
-            const convrnn_real gj = g[j] * sc;
-            a[j] = m * a[j] + gj;
-            w[j] -= c->nesterov ? l * (gj + m * a[j]) : l * a[j];
-        }
-    }
     return CONVRNN_OK;
 }
 
@@ -11901,6 +11892,14 @@ CONVRNNDEF convrnn_status convrnn_evaluate(convrnn_model *m, const convrnn_datas
 static double convrnn__m_nan(void) { return (double)NAN; }
 
 static int convrnn__m_isfinite(double x) { return x == x && x - x == 0.0; }
+/* 2^-e such that maxabs 2^-e lies in [0.5, 1) (1 for 0): values scaled by it sum and square without
+   overflow or underflow, and exactly (a power of two), so sums of the scaled values have the same
+   bits, scaled, as sums of the values wherever those stay in range */
+static double convrnn__m_pow2_unit(double maxabs) {
+    int e;
+    (void)frexp(maxabs, &e);
+    return ldexp(1.0, -e);
+}
 
 /* checked n*m*k... element counts for doubles */
 static int convrnn__m_count2(size_t a, size_t b, size_t *out) { return convrnn_size_mul(a, b, out); }
@@ -11998,7 +11997,7 @@ static void convrnn__m_axpy(double *y, double a, const double *x, size_t n) {
 CONVRNNDEF double convrnn_pearson(const double *x, const double *y, size_t n) {
     double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0, r, ax = 0, ay = 0, kx, ky;
     size_t i;
-    int xc = 1, yc = 1, ex, ey;
+    int xc = 1, yc = 1;
     if (n < 2) return convrnn__m_nan();
     for (i = 0; i < n; i++) {
         if (x[i] != x[i] || y[i] != y[i]) return convrnn__m_nan();
@@ -12007,11 +12006,9 @@ CONVRNNDEF double convrnn_pearson(const double *x, const double *y, size_t n) {
         ax = fmax(ax, fabs(x[i])); ay = fmax(ay, fabs(y[i]));
     }
     if (xc || yc) return convrnn__m_nan();
-    /* x and y scaled by powers of two to a largest magnitude in [0.5, 1): the squares can neither
-       overflow nor underflow, and (the scaling being exact) r has the same bits as unscaled
-       wherever that did neither */
-    (void)frexp(ax, &ex); (void)frexp(ay, &ey);
-    kx = ldexp(1.0, -ex); ky = ldexp(1.0, -ey);
+    /* x and y scaled to a largest magnitude in [0.5, 1): r has the bits of the unscaled sums
+       wherever those neither overflowed nor underflowed */
+    kx = convrnn__m_pow2_unit(ax); ky = convrnn__m_pow2_unit(ay);
     for (i = 0; i < n; i++) { mx += x[i] * kx; my += y[i] * ky; }
     mx /= (double)n; my /= (double)n;
     for (i = 0; i < n; i++) {
@@ -13559,11 +13556,11 @@ static convrnn_status convrnn__m_pls_fit_any(convrnn_pls *m, const double *Xin, 
         size_t k;
         for (k = 0; k < (size_t)n * p; k++) xa = fmax(xa, fabs(Xw[k]));
         for (k = 0; k < nq; k++) ya = fmax(ya, fabs(Yc[k]));
-        if (xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) || ya > CONVRNN__M_PLS_RANGE) {
+        const int xbad = xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE);
+        if (xbad || ya > CONVRNN__M_PLS_RANGE) {
             convrnn_free(NULL, Yc); convrnn_free(NULL, rowss); convrnn_pls_free(m);
             return convrnn_error_set(err, CONVRNN_ERR_ARG, "pls_fit: the centred %s reaches %g, outside the supported scale (1e-60 to 1e60); rescale it",
-                                     xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) ? "X" : "Y",
-                                     xa > CONVRNN__M_PLS_RANGE || (xa > 0 && xa < 1.0 / CONVRNN__M_PLS_RANGE) ? xa : ya);
+                                     xbad ? "X" : "Y", xbad ? xa : ya);
         }
     }
     st = convrnn__m_pls_core(m, Xw, xnorm2, Yc, n, p, q, &o, err);
@@ -13695,14 +13692,12 @@ static convrnn_status convrnn__m_clf_prepare(convrnn_classifier *m, const double
     for (j = 0; j < p; j++) { m->mean[j] = 0; m->scale[j] = 1; }
     if (o->zscore) {
         /* StandardScaler: mean, population std; (near-)constant features get scale 1. Each column
-           is summed scaled by a power of two k_j (its largest magnitude into [0.5, 1)), so that
-           neither the sum nor the squares overflow or underflow; the scaling is exact, so the
-           results have the same bits as unscaled sums wherever those stayed in range. */
+           is summed scaled by k_j = convrnn__m_pow2_unit(its largest magnitude). */
         double *k = (double *)convrnn_calloc(NULL, (size_t)p + 1, sizeof(double));
         if (!k) { convrnn_free(NULL, Xz); convrnn_classifier_free(m); return convrnn_error_set(err, CONVRNN_ERR_NOMEM, "%s: out of memory", who); }
         for (i = 0; i < n; i++)
             for (j = 0; j < p; j++) k[j] = fmax(k[j], fabs(X[(size_t)i * p + j]));
-        for (j = 0; j < p; j++) { int e; (void)frexp(k[j], &e); k[j] = ldexp(1.0, -e); m->mean[j] = 0; m->scale[j] = 0; }
+        for (j = 0; j < p; j++) { k[j] = convrnn__m_pow2_unit(k[j]); m->mean[j] = 0; m->scale[j] = 0; }
         for (i = 0; i < n; i++)
             for (j = 0; j < p; j++) m->mean[j] += X[(size_t)i * p + j] * k[j];
         for (j = 0; j < p; j++) m->mean[j] /= n;
