@@ -2998,17 +2998,26 @@ static void convrnn__cls_block(const convrnn__clsp *c, int cls, int j0, int j1, 
        is read from L2 by all the tiles (tile by tile, a group of panels would stream from L3).
        Tiles of MR rows; with MR = 12, 13-16 rows left go as 8 + the rest (an 8-row kernel, where
        12 + 1-4 would leave most of a 6-row tile empty) */
-    for (j = j0, t = 0; j < j1; j = je, t++) {
-        const int step = CONVRNN__CLS_STEP(j1 - j);
-        je = j + step < j1 ? j + step : j1;
-        rows[t] = je - j;
-        for (i = 0; i < MR; i++) {
-            const int q = j + i < je ? j + i : j, n = q / cnt, pz = pos[q % cnt], py = pz / c->DW, px = pz % c->DW;
-            /* the source pixel of the first valid tap (ky0, kx0) */
-            const int sy = c->bwd ? py + g->pt - ky0 : py * g->s - g->pt + ky0;
-            const int sx = c->bwd ? px + g->pl - kw + 1 + kx0 : px * g->s - g->pl + kx0;
-            base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
-            dp[t][i] = j + i < je ? (size_t)n * c->DH * c->DW + (size_t)pz : (size_t)-1;
+    {   /* entry q is position pos[q % cnt] of sample q / cnt; the class is a rectangle of positions
+           [yb, ye) x [xb, xe) taken row-major, so (n, py, px) is carried from entry to entry */
+        const int xb = pos[0] % c->DW, yb = pos[0] / c->DW, xe = pos[cnt - 1] % c->DW + 1, ye = pos[cnt - 1] / c->DW + 1;
+        int n = j0 / cnt, py = pos[j0 % cnt] / c->DW, px = pos[j0 % cnt] % c->DW;
+        for (j = j0, t = 0; j < j1; j = je, t++) {
+            const int step = CONVRNN__CLS_STEP(j1 - j);
+            je = j + step < j1 ? j + step : j1;
+            rows[t] = je - j;
+            for (i = 0; i < je - j; i++) {
+                /* the source pixel of the first valid tap (ky0, kx0) */
+                const int sy = c->bwd ? py + g->pt - ky0 : py * g->s - g->pt + ky0;
+                const int sx = c->bwd ? px + g->pl - kw + 1 + kx0 : px * g->s - g->pl + kx0;
+                base[t][i] = nrun ? c->src + (((size_t)n * c->SH + sy) * c->SW + sx) * Cs : c->src;
+                dp[t][i] = ((size_t)n * c->DH + (size_t)py) * c->DW + (size_t)px;
+                if (++px == xe) { px = xb; if (++py == ye) { py = yb; n++; } }
+            }
+            for (; i < MR; i++) {   /* rows past the tile's: the first row's source, not stored */
+                base[t][i] = base[t][0];
+                dp[t][i] = (size_t)-1;
+            }
         }
     }
     ntile = t;
