@@ -1362,7 +1362,9 @@ typedef enum convrnn_ost_anchor {
     CONVRNN_OST_ANCHOR_PREVIOUS_BIN = 1  /* the last finite bin before the hit (2019-05 variant) */
 } convrnn_ost_anchor;
 /* OST of one image from its d' time course (n_bins values at increasing bin starts, ms) and its
-   primate threshold (spec 5.5). NaN when the threshold is never reached or is NaN. */
+   primate threshold (spec 5.5). NaN when the threshold is never reached or is NaN. NaN bins are
+   skipped. Infinite d' values take the interpolation's limits: a hit of +inf gives the anchor's
+   time, an anchor of -inf gives the hit's bin. */
 CONVRNNDEF double convrnn_ost_image(const double *dprime, const double *bin_ms, int n_bins, double threshold,
                                     convrnn_ost_anchor anchor);
 
@@ -14166,8 +14168,13 @@ CONVRNNDEF double convrnn_ost_image(const double *dprime, const double *bin_ms, 
         double d = dprime[b];
         if (d != d) continue;
         if (d >= threshold) {
+            double f;
             if (!have) return bin_ms[b];
-            return sl + (threshold - dl) * (bin_ms[b] - sl) / (d - dl);
+            /* the crossing's fraction of the way from the anchor; its limits where a d' is infinite:
+               0 for d = +inf, 1 for an anchor at -inf (and for d = threshold = +inf) */
+            f = (threshold - dl) / (d - dl);
+            if (f != f) f = 1.0;
+            return sl + f * (bin_ms[b] - sl);
         }
         if (anchor == CONVRNN_OST_ANCHOR_PREVIOUS_BIN || !have || d > dl) { sl = bin_ms[b]; dl = d; have = 1; }
     }

@@ -533,6 +533,17 @@ static void test_ost_units(void) {
     CHECK(convrnn_ost_image(d1, t, 6, NAN, CONVRNN_OST_ANCHOR_MAX_SO_FAR) != convrnn_ost_image(d1, t, 6, NAN, CONVRNN_OST_ANCHOR_MAX_SO_FAR));
     CHECK(convrnn_ost_image(d2, t, 6, 1.0, CONVRNN_OST_ANCHOR_MAX_SO_FAR) == 90); /* NaN bins skipped, no anchor */
     CHECK_CLOSE(convrnn_ost_image(d2, t, 6, 2.5, CONVRNN_OST_ANCHOR_MAX_SO_FAR), 95, 0, 1e-14);
+    { /* infinite d': the interpolation's limits (an anchor of -inf: the hit's bin; a hit of +inf: the anchor) */
+        double d3[6] = {-INFINITY, 0.5, 2.0, 3.0, 4.0, 5.0}, d4[6] = {-INFINITY, -INFINITY, INFINITY, 3.0, 4.0, 5.0};
+        double d5[6] = {0.2, INFINITY, 2.0, 3.0, 4.0, 5.0};
+        CHECK(convrnn_ost_image(d3, t, 6, -1.0, CONVRNN_OST_ANCHOR_MAX_SO_FAR) == 80);
+        CHECK(convrnn_ost_image(d3, t, 6, -1.0, CONVRNN_OST_ANCHOR_PREVIOUS_BIN) == 80);
+        CHECK_CLOSE(convrnn_ost_image(d3, t, 6, 1.0, CONVRNN_OST_ANCHOR_MAX_SO_FAR), 80 + 0.5 * 10 / 1.5, 0, 1e-14);
+        CHECK(convrnn_ost_image(d4, t, 6, 1.0, CONVRNN_OST_ANCHOR_MAX_SO_FAR) == 90);
+        CHECK(convrnn_ost_image(d4, t, 6, INFINITY, CONVRNN_OST_ANCHOR_MAX_SO_FAR) == 90);
+        CHECK(convrnn_ost_image(d5, t, 6, 1.0, CONVRNN_OST_ANCHOR_MAX_SO_FAR) == 70);
+        CHECK(convrnn_ost_image(d5, t, 6, INFINITY, CONVRNN_OST_ANCHOR_PREVIOUS_BIN) == 80);
+    }
     /* uniform map: k = T is the identity; k = 3 over 19 bins: blocks 7, 6, 6 */
     CHECK(convrnn_ost_uniform_map(19, 19, lay, NULL) == CONVRNN_OK);
     ok = 1;
