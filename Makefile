@@ -57,7 +57,7 @@ native:
 # test_simd once more without Winograd F(4x4,3x3) (its 3x3 layers of 196+ pixels on F(2x2,3x3))
 SIMD_TESTS := test_simd test_train test_core test_fixtures test_graph_fixture test_simd_nowino4
 native-simd:
-	$(MAKE) test ARCH="-march=native" BUILD=build-native TESTS="$(patsubst %,build-native/%,$(SIMD_TESTS))"
+	$(MAKE) test ARCH="-march=native -DCONVRNN_TEST_REQUIRE_SIMD" BUILD=build-native TESTS="$(patsubst %,build-native/%,$(SIMD_TESTS))"
 
 $(BUILD)/test_simd_nowino4: tests/test_simd.c tests/test.h $(HDR) | $(BUILD)
 	$(CC) $(ALLFLAGS) -DCONVRNN_NO_WINO4 -o $@ $< $(LDLIBS)

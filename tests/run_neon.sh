@@ -21,7 +21,7 @@ if printf '#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n
    "$CC" -O2 -static -fopenmp -x c - -o "$OUT/omp_probe" >/dev/null 2>&1 && "$QEMU" "$OUT/omp_probe" >/dev/null 2>&1; then
   OMP=-fopenmp
 fi
-CFLAGS="-O2 -std=c99 -Wall -Wextra -static $OMP -I."
+CFLAGS="-O2 -std=c99 -Wall -Wextra -static $OMP -DCONVRNN_TEST_REQUIRE_SIMD -I."
 echo "run_neon: $CC $CFLAGS, run with $QEMU"
 
 # Some tests run the convrnn command-line tool found next to their binary: build it, and put a

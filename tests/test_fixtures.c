@@ -579,7 +579,7 @@ static void run_file(const char *file, int cells, int expect_cases) {
 int main(void) {
     printf("%s\n", convrnn_build_info());
     CHECK(sizeof(convrnn_real) == (strcmp(FX_PREC, "double") ? sizeof(float) : sizeof(double)));
-    run_file("ops.safetensors", 0, 29);
+    run_file("ops.safetensors", 0, 42);
     run_file("cells.safetensors", 1, 11);
     return TEST_END(FX_NAME);
 }

@@ -14,7 +14,8 @@
    test_wino4_accuracy measures it against a double-precision reference). Then
    the SIMD path is run with 1 and 2 OpenMP threads and must agree bitwise. In builds without a SIMD
    path (no -mavx2 -mfma / -mavx512f / NEON, or CONVRNN_USE_DOUBLE) both runs use the reference
-   kernels and the comparisons hold trivially. */
+   kernels and the comparisons hold trivially; built with -DCONVRNN_TEST_REQUIRE_SIMD (CI's SIMD
+   runs), such a build fails instead. */
 #define CONVRNN_IMPLEMENTATION
 #include "../convrnn.h"
 #include "test.h"
@@ -779,6 +780,11 @@ static void test_vtrans(void) {
 
 int main(void) {
     printf("simd: path %s, %s\n", convrnn_simd_path(), convrnn_build_info());
+#ifdef CONVRNN_TEST_REQUIRE_SIMD
+    /* builds that must run SIMD kernels (CI's AVX2, native and NEON runs): a build that fell back to
+       the scalar path would compare the reference kernels with themselves */
+    CHECKF(strcmp(convrnn_simd_path(), "scalar") != 0, "simd: this build runs the scalar path (flags: %s)", convrnn_build_info());
+#endif
     test_vtrans();
     test_conv();
     test_depthwise_dense();
