@@ -497,6 +497,88 @@ static void test_decoder(convrnn_decoder_type type, int use_rng, int wta_case) {
         if (pi >= 0)
             for (j = 0; j < c.m.params.info[pi].size; j++)
                 c.m.params.values[c.m.params.info[pi].offset + j] = (convrnn_real)(0.8 * convrnn_rng_normal(&r));
+        /* the forward from the definition: w[i][k] = sigmoid(alpha[i][k]) / sum over i, out = sum_i w z_i */
+        tiny_decoded(&c, y);
+        for (n = 0; pi >= 0 && n < c.N; n++)
+            for (k = 0; k < c.K; k++) {
+                const convrnn_real *al = c.m.params.values + c.m.params.info[pi].offset;
+                double sw = 0, acc = 0;
+                for (i = 0; i < nz; i++) sw += 1.0 / (1.0 + exp(-(double)al[i * c.K + k]));
+                for (i = 0; i < nz; i++) acc += 1.0 / (1.0 + exp(-(double)al[i * c.K + k])) / sw * z[((size_t)(s0 + i) * c.N + n) * c.K + k];
+                CHECK_CLOSE(y[n * c.K + k], acc, 1e-12, 1e-12);
+            }
+    }
+    if (type == CONVRNN_DEC_W_AVG)   /* per (sample, class): softmax over the window of beta z, out = sum_i w z_i */
+        for (n = 0; n < c.N; n++)
+            for (k = 0; k < c.K; k++) {
+                double mx = -HUGE_VAL, sw = 0, acc = 0, zi;
+                for (i = 0; i < nz; i++) if (1.3 * z[((size_t)(s0 + i) * c.N + n) * c.K + k] > mx) mx = 1.3 * z[((size_t)(s0 + i) * c.N + n) * c.K + k];
+                for (i = 0; i < nz; i++) sw += exp(1.3 * z[((size_t)(s0 + i) * c.N + n) * c.K + k] - mx);
+                for (i = 0; i < nz; i++) {
+                    zi = z[((size_t)(s0 + i) * c.N + n) * c.K + k];
+                    acc += exp(1.3 * zi - mx) / sw * zi;
+                }
+                CHECK_CLOSE(y[n * c.K + k], acc, 1e-12, 1e-12);
+            }
+    if (type == CONVRNN_DEC_MLP) {   /* ELU(concat_i z_i W1 + b1) W2 + b2, the window's steps in order */
+        const convrnn_params *ps = &c.m.params;
+        const int i1 = convrnn_params_find(ps, "tnn_model/mlp_decoder/fc1/weights"), i2 = convrnn_params_find(ps, "tnn_model/mlp_decoder/fc1/biases");
+        const int i3 = convrnn_params_find(ps, "tnn_model/mlp_decoder/fc_final/weights"), i4 = convrnn_params_find(ps, "tnn_model/mlp_decoder/fc_final/biases");
+        CHECK(i1 >= 0 && i2 >= 0 && i3 >= 0 && i4 >= 0 && ps->info[i1].d[0] == nz * c.K && ps->info[i1].d[1] == 4);
+        for (n = 0; i1 >= 0 && i2 >= 0 && i3 >= 0 && i4 >= 0 && n < c.N; n++) {
+            const convrnn_real *W1 = ps->values + ps->info[i1].offset, *b1 = ps->values + ps->info[i2].offset;
+            const convrnn_real *W2 = ps->values + ps->info[i3].offset, *b2 = ps->values + ps->info[i4].offset;
+            double h[4];
+            int j;
+            for (j = 0; j < 4; j++) {
+                double a = b1[j];
+                for (i = 0; i < nz; i++)
+                    for (k = 0; k < c.K; k++) a += z[((size_t)(s0 + i) * c.N + n) * c.K + k] * W1[(i * c.K + k) * 4 + j];
+                h[j] = a > 0 ? a : expm1(a);
+            }
+            for (k = 0; k < c.K; k++) {
+                double o = b2[k];
+                for (j = 0; j < 4; j++) o += h[j] * W2[j * c.K + k];
+                CHECK_CLOSE(y[n * c.K + k], o, 1e-12, 1e-12);
+            }
+        }
+    }
+    if (type == CONVRNN_DEC_CONV1D) {   /* per filter length wl = 2..6: the max over positions q of
+                                           sum_{j<wl,k} z_{q+j}[k] kernel[j][k][f] + bias[f], 4 filters; then a dense layer */
+        const convrnn_params *ps = &c.m.params;
+        const int iw = convrnn_params_find(ps, "tnn_model/conv1_decoder/fc_final/weights"), ib = convrnn_params_find(ps, "tnn_model/conv1_decoder/fc_final/biases");
+        int wl, ok = iw >= 0 && ib >= 0;
+        double feat[2][20];
+        for (wl = 2; ok && wl <= 6; wl++) {
+            char nk[64], nb[64];
+            int ik, ibb, f, q, j;
+            snprintf(nk, sizeof nk, "tnn_model/conv1_decoder/c_%d/kernel", wl);
+            snprintf(nb, sizeof nb, "tnn_model/conv1_decoder/c_%d/bias", wl);
+            ik = convrnn_params_find(ps, nk);
+            ibb = convrnn_params_find(ps, nb);
+            if (ik < 0 || ibb < 0) { ok = 0; break; }
+            CHECK(ps->info[ik].d[0] == wl && ps->info[ik].d[1] == c.K && ps->info[ik].d[2] == 4);
+            for (n = 0; n < c.N; n++)
+                for (f = 0; f < 4; f++) {
+                    double best = -HUGE_VAL;
+                    for (q = 0; q + wl <= nz; q++) {
+                        double a = ps->values[ps->info[ibb].offset + f];
+                        for (j = 0; j < wl; j++)
+                            for (k = 0; k < c.K; k++)
+                                a += z[((size_t)(s0 + q + j) * c.N + n) * c.K + k] * ps->values[ps->info[ik].offset + ((size_t)j * c.K + k) * 4 + f];
+                        if (a > best) best = a;
+                    }
+                    feat[n][(wl - 2) * 4 + f] = best;
+                }
+        }
+        CHECKF(ok, "conv1d: parameters not found by their names");
+        for (n = 0; ok && n < c.N; n++)
+            for (k = 0; k < c.K; k++) {
+                double o = ps->values[ps->info[ib].offset + k];
+                int j;
+                for (j = 0; j < 20; j++) o += feat[n][j] * ps->values[ps->info[iw].offset + (size_t)j * c.K + k];
+                CHECK_CLOSE(y[n * c.K + k], o, 1e-12, 1e-12);
+            }
     }
 
     printf("decoder %s: %d parameter tensors\n", name, c.m.params.count);
