@@ -15,6 +15,7 @@
 #define CONVRNN_IMPLEMENTATION
 #include "convrnn.h"
 #include "test.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +287,54 @@ static void run_op(const convrnn_safetensors *st, char *used, const char *cs) {
 
 /* ------------------------------------------------------------------ cells */
 
+/* cell = "rgc": the general search-space form; every option of convrnn_rgc_config is in the
+   metadata (named as in the graph text format). Returns 0 if one is missing or malformed. */
+static int rgc_config(fx *f, convrnn_rgc_config *g) {
+    static const struct { const char *key; size_t off; } ints[] = {
+#define FX_RI(name) { #name, offsetof(convrnn_rgc_config, name) }
+        FX_RI(tau_k), FX_RI(gate_k), FX_RI(ff_k), FX_RI(in_out_k), FX_RI(fb_k),
+        FX_RI(tau_ds), FX_RI(gate_ds), FX_RI(ff_ds), FX_RI(in_out_ds), FX_RI(fb_ds),
+        FX_RI(input_to_cell), FX_RI(input_to_out), FX_RI(cell_to_out), FX_RI(cell_residual), FX_RI(out_residual),
+        FX_RI(residual_to_cell_tau), FX_RI(residual_to_cell_gate), FX_RI(residual_to_out_tau),
+        FX_RI(residual_to_out_gate), FX_RI(input_to_tau), FX_RI(input_to_gate),
+        { "rgc_layer_norm", offsetof(convrnn_rgc_config, layer_norm) }, { "Cc", offsetof(convrnn_rgc_config, cell_depth) }
+#undef FX_RI
+    };
+    static const struct { const char *key; size_t off; } dbls[] = {
+        { "tau_offset", offsetof(convrnn_rgc_config, tau_offset) }, { "tau_mult", offsetof(convrnn_rgc_config, tau_mult) },
+        { "gate_offset", offsetof(convrnn_rgc_config, gate_offset) }, { "gate_mult", offsetof(convrnn_rgc_config, gate_mult) },
+        { "tau_bias", offsetof(convrnn_rgc_config, tau_bias) }, { "gate_bias", offsetof(convrnn_rgc_config, gate_bias) }
+    };
+    static const struct { const char *key; size_t off; } acts[] = {
+        { "tau_nl", offsetof(convrnn_rgc_config, tau_nl) }, { "gate_nl", offsetof(convrnn_rgc_config, gate_nl) },
+        { "input_act", offsetof(convrnn_rgc_config, input_act) }, { "cell_act", offsetof(convrnn_rgc_config, cell_act) },
+        { "out_act", offsetof(convrnn_rgc_config, out_act) }, { "fb_act", offsetof(convrnn_rgc_config, fb_act) }
+    };
+    const char *v;
+    size_t i;
+    *g = convrnn_rgc_shallow_config();
+    v = fx_meta(f, "flavor");
+    if (!v || (strcmp(v, "shallow") && strcmp(v, "median"))) return 0;
+    g->flavor = strcmp(v, "median") ? CONVRNN_RGC_SHALLOW : CONVRNN_RGC_MEDIAN;
+    v = fx_meta(f, "fb_entry");
+    if (!v) return 0;
+    if (!strcmp(v, "input")) g->fb_entry = CONVRNN_FB_INPUT;
+    else if (!strcmp(v, "cell")) g->fb_entry = CONVRNN_FB_CELL;
+    else if (!strcmp(v, "out")) g->fb_entry = CONVRNN_FB_OUT;
+    else return 0;
+    for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (!fx_meta(f, ints[i].key)) return 0;
+        *(int *)((char *)g + ints[i].off) = fx_meta_int(f, ints[i].key, 0);
+    }
+    for (i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
+        if (!fx_meta(f, dbls[i].key)) return 0;
+        *(double *)((char *)g + dbls[i].off) = fx_meta_dbl(f, dbls[i].key, 0);
+    }
+    for (i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        if (!convrnn_act_parse(fx_meta(f, acts[i].key), (convrnn_act *)((char *)g + acts[i].off))) return 0;
+    return 1;
+}
+
 /* Configure the C cell for a fixture cell case; returns 0 if the case's cell kind is unknown. */
 static int cell_config(fx *f, convrnn_cell_config *c, int *cr, int *cf) {
     const char *kind = fx_meta(f, "cell");
@@ -318,6 +367,9 @@ static int cell_config(fx *f, convrnn_cell_config *c, int *cr, int *cf) {
         c->rgc.tau_mult = fx_meta_dbl(f, "tau_multiplier", c->rgc.tau_mult);
         c->rgc.gate_offset = fx_meta_dbl(f, "gate_offset", c->rgc.gate_offset);
         c->rgc.gate_mult = fx_meta_dbl(f, "gate_multiplier", c->rgc.gate_mult);
+    } else if (!strcmp(kind, "rgc")) {
+        *c = convrnn_cell_config_default(CONVRNN_CELL_RGC, D);
+        if (!rgc_config(f, &c->rgc)) return 0;
     } else {
         return 0;
     }
@@ -376,7 +428,7 @@ static void run_cell(const convrnn_safetensors *st, char *used, const char *cs) 
     CHECKF(ok, "%s: bad cell metadata (T %d N %d H %d W %d Cu %d D %d)", cs, Tn, N, H, W, Cu, D);
     if (!ok) { f.nbad++; goto done; }
     ok = cell_config(&f, &cfg, &cr, &cf);
-    CHECKF(ok, "%s: unknown cell kind '%s'", cs, fx_meta(&f, "cell") ? fx_meta(&f, "cell") : "(none)");
+    CHECKF(ok, "%s: unknown cell kind (or incomplete RGC metadata) '%s'", cs, fx_meta(&f, "cell") ? fx_meta(&f, "cell") : "(none)");
     if (!ok) { f.nbad++; goto done; }
     ok = convrnn_cell_create(&cell, &cfg, scope, H, W, Cu, cr, cf, &ps) == CONVRNN_OK &&
          convrnn_params_finalize(&ps) == CONVRNN_OK;
@@ -580,6 +632,6 @@ int main(void) {
     printf("%s\n", convrnn_build_info());
     CHECK(sizeof(convrnn_real) == (strcmp(FX_PREC, "double") ? sizeof(float) : sizeof(double)));
     run_file("ops.safetensors", 0, 42);
-    run_file("cells.safetensors", 1, 11);
+    run_file("cells.safetensors", 1, 18);
     return TEST_END(FX_NAME);
 }
