@@ -515,6 +515,114 @@ static void test_trainer_nan(void) {
     convrnn_dataset_free(&ds);
 }
 
+/* dataset_stats and batch_fill against values computed here (two-pass mean and deviation of
+   pixel/255; (p/255 - mean) / std); with augmentation every image is one of the 18 zero-padded
+   shifts by -1..1 pixels, flipped or not, and the draws reach most of them; evaluate against a
+   per-image unroll, decode and cross-entropy computed here, with a batch that does not divide n */
+static void test_data_values(void) {
+    enum { DN = 2, DH = 3, DW = 4, DC = 2, DP = DN * DH * DW };
+    uint8_t img[DN * DH * DW * DC];
+    int32_t labs[DN] = { 1, 0 };
+    convrnn_dataset ds;
+    convrnn_data_config dc;
+    convrnn_error e;
+    convrnn_rng r;
+    convrnn_real out[DN * DH * DW * DC];
+    double mean[4], sd[4];
+    int i, c, b, y, x, lb[DN], idx[DN] = { 1, 0 }, seen[18], nseen = 0;
+    memset(&ds, 0, sizeof ds);
+    for (i = 0; i < DN * DH * DW * DC; i++) img[i] = (uint8_t)((i * 37 + 11) % 256);
+    ds.images = img; ds.labels = labs; ds.n = DN; ds.h = DH; ds.w = DW; ds.c = DC; ds.num_classes = 2;
+    CHECK(convrnn_dataset_stats(&ds, mean, sd, &e) == CONVRNN_OK);
+    for (c = 0; c < DC; c++) {
+        double m = 0, v = 0;
+        for (i = 0; i < DP; i++) m += img[i * DC + c] / 255.0;
+        m /= DP;
+        for (i = 0; i < DP; i++) v += (img[i * DC + c] / 255.0 - m) * (img[i * DC + c] / 255.0 - m);
+        CHECK_CLOSE(mean[c], m, 1e-12, 1e-12);
+        CHECK_CLOSE(sd[c], sqrt(v / DP), 1e-9, 1e-9);
+    }
+    memset(&dc, 0, sizeof dc);
+    for (c = 0; c < DC; c++) { dc.mean[c] = mean[c]; dc.std[c] = sd[c]; }
+    dc.crop_pad = 1; dc.hflip = 1;
+    CHECK(convrnn_batch_fill(&ds, idx, DN, &dc, NULL, out, lb) == CONVRNN_OK);   /* no rng: no augmentation */
+    CHECK(lb[0] == labs[1] && lb[1] == labs[0]);
+    for (b = 0; b < DN; b++)
+        for (i = 0; i < DH * DW * DC; i++)
+            CHECK_CLOSE(out[b * DH * DW * DC + i], (img[idx[b] * DH * DW * DC + i] / 255.0 - mean[i % DC]) / sd[i % DC], 1e-6, 1e-6);
+    memset(seen, 0, sizeof seen);
+    convrnn_rng_seed(&r, 99);
+    for (i = 0; i < 200; i++) {
+        int v, hit = -1;
+        CHECK(convrnn_batch_fill(&ds, idx, 1, &dc, &r, out, NULL) == CONVRNN_OK);
+        for (v = 0; v < 18 && hit < 0; v++) {   /* v: flip (v / 9), shift (v % 9 / 3 - 1, v % 3 - 1) */
+            const int fl = v / 9, oy = v % 9 / 3 - 1, ox = v % 3 - 1;
+            int same = 1;
+            for (y = 0; y < DH; y++)
+                for (x = 0; x < DW; x++)
+                    for (c = 0; c < DC; c++) {
+                        const int sy = y + oy, sx = (fl ? DW - 1 - x : x) + ox;
+                        const double p = sy >= 0 && sy < DH && sx >= 0 && sx < DW ? img[((idx[0] * DH + sy) * DW + sx) * DC + c] / 255.0 : 0.0;
+                        same &= fabs(out[(y * DW + x) * DC + c] - (p - mean[c]) / sd[c]) <= 1e-6 * (1 + fabs((p - mean[c]) / sd[c]));
+                    }
+            if (same) hit = v;
+        }
+        CHECKF(hit >= 0, "batch_fill: draw %d is no shift or flip of the image", i);
+        if (hit >= 0 && !seen[hit]) { seen[hit] = 1; nseen++; }
+    }
+    CHECKF(nseen >= 12, "batch_fill: 200 draws reached %d of the 18 shifts and flips", nseen);
+    {   /* evaluate: 7 images in batches of 3 */
+        convrnn_dataset d7;
+        convrnn_graph_spec g;
+        convrnn_model m;
+        convrnn_train_config cfg;
+        double acc = -1, loss = -1, lsum = 0;
+        int correct = 0, k;
+        if (convrnn_dataset_synthetic(&d7, 7, 6, 6, 1, 3, 21, &e)) { CHECKF(0, "%s", e.msg); return; }
+        memset(&m, 0, sizeof m);
+        cfg = base_cfg(&d7, 3, 6, 3);
+        if (!load_graph("train_small", &g) || convrnn_model_create(&m, &g) || convrnn_model_init(&m, 5)) {
+            CHECKF(0, "train_small: %s", m.err.msg);
+            convrnn_model_free(&m);
+            convrnn_dataset_free(&d7);
+            return;
+        }
+        CHECK(convrnn_evaluate(&m, &d7, &cfg, &acc, &loss, &e) == CONVRNN_OK);
+        for (i = 0; i < d7.n; i++) {   /* one image at a time, the full unroll */
+            convrnn_tape t;
+            convrnn_tensor **outs = (convrnn_tensor **)calloc((size_t)cfg.T * m.spec.n_nodes, sizeof *outs), *z;
+            convrnn_real xi[36];
+            convrnn_stimulus st;
+            int one = i, yl = -1;
+            double mx = -HUGE_VAL, se = 0;
+            CHECK(convrnn_batch_fill(&d7, &one, 1, &cfg.data, NULL, xi, &yl) == CONVRNN_OK);
+            convrnn_tape_init(&t, 0);
+            st = convrnn_stimulus_make(xi, 1, 6, 6, 1, cfg.T, cfg.image_off);
+            st.blank = cfg.blank;
+            CHECK(convrnn_model_unroll(&m, &t, &st, outs) == CONVRNN_OK);
+            z = convrnn_model_decode(&m, &t, outs, cfg.T, cfg.image_off, NULL);
+            CHECK(z != NULL && z->size == (size_t)m.spec.n_classes);
+            if (z) {
+                int am = 0;
+                for (k = 0; k < m.spec.n_classes; k++) {
+                    if (z->data[k] > mx) mx = z->data[k];
+                    if (z->data[k] > z->data[am]) am = k;
+                }
+                for (k = 0; k < m.spec.n_classes; k++) se += exp((double)z->data[k] - mx);
+                lsum += mx + log(se) - (double)z->data[yl];
+                correct += am == yl;
+            }
+            convrnn_tape_free(&t);
+            free(outs);
+        }
+        CHECK_CLOSE(loss, lsum / d7.n, 1e-5, 1e-5);
+        CHECK(acc == (double)correct / d7.n);
+        printf("evaluate: accuracy %.4f loss %.6f (by hand %.6f)\n", acc, loss, lsum / d7.n);
+        convrnn_model_free(&m);
+        convrnn_dataset_free(&d7);
+    }
+}
+
 /* ========================================================= 3. resume and crash-safe checkpoints */
 
 static int same_state(const convrnn_model *a, const convrnn_model *b) {
@@ -1153,6 +1261,7 @@ int main(int argc, char **argv) {
     timed("sgd by hand", test_sgd_by_hand);
     timed("schedules", test_lr_schedules);
     timed("NaN loss", test_trainer_nan);
+    timed("data values", test_data_values);
     timed("resume + atomic", test_resume_and_atomic);
     timed("bad state", test_bad_state);
     timed("threads", test_threads);
