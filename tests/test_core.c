@@ -842,6 +842,79 @@ static void test_init_seed(void) {
     convrnn_params_free(&p1); convrnn_params_free(&p2); convrnn_params_free(&p3);
 }
 
+/* The generator against known answers: splitmix64 from seed 0 starts 0xe220a8397b1dcdaf (the
+   published reference value); the xoshiro256** outputs were computed by an independent Python
+   implementation of the published algorithms:
+       M = 2**64 - 1; rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M
+       def splitmix(x): x = (x + 0x9E3779B97F4A7C15) & M; z = x
+           z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M; z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+           return x, z ^ (z >> 31)
+       state: four splitmix outputs; output: rotl(s1 * 5, 7) * 9, then the xoshiro256 update.
+   Then the initializers' laws on many draws: bounds, means and deviations (TF's fans: the last two
+   dims are (in, out), earlier dims the receptive field; a depthwise [k,k,C,1] kernel has fan_in
+   k*k*C), within 5 standard errors. */
+static void test_init_laws(void) {
+    static const uint64_t x0[5] = { 0x99ec5f36cb75f2b4ULL, 0xbf6e1f784956452aULL, 0x1a5f849d4933e6e0ULL,
+                                    0x6aa594f1262d2d2cULL, 0xbba5ad4a1f842e59ULL };
+    static const uint64_t x12345[5] = { 0xbe6a36374160d49bULL, 0x214aaa0637a688c6ULL, 0xf69d16de9954d388ULL,
+                                        0x0c60048c4e96e033ULL, 0x8e2076aeed51c648ULL };
+    static const struct { const char *name; int rank, d[4]; convrnn_init_kind kind; double a, b; } cs[] = {
+        { "glorot", 4, { 3, 3, 16, 32 }, CONVRNN_INIT_GLOROT_UNIFORM, 0, 0 },
+        { "glorot1", 1, { 5000, 1, 1, 1 }, CONVRNN_INIT_GLOROT_UNIFORM, 0, 0 },
+        { "vs", 4, { 3, 3, 16, 32 }, CONVRNN_INIT_VARSCALE, 2.0, 0 },
+        { "vs_dw", 4, { 7, 7, 128, 1 }, CONVRNN_INIT_VARSCALE, 0.64, 0 },
+        { "vs_peep", 3, { 2, 40, 64, 1 }, CONVRNN_INIT_VARSCALE, 1.0, 0 },
+        { "normal", 2, { 80, 64, 1, 1 }, CONVRNN_INIT_NORMAL, 0.5, 0 },
+        { "uniform", 2, { 80, 64, 1, 1 }, CONVRNN_INIT_UNIFORM, -1.0, 3.0 },
+    };
+    convrnn_rng r;
+    convrnn_params ps;
+    int i;
+    size_t j;
+    convrnn_rng_seed(&r, 0);
+    for (i = 0; i < 5; i++) CHECKF(convrnn_rng_u64(&r) == x0[i], "xoshiro256** from seed 0: output %d", i);
+    convrnn_rng_seed(&r, 12345);
+    for (i = 0; i < 5; i++) CHECKF(convrnn_rng_u64(&r) == x12345[i], "xoshiro256** from seed 12345: output %d", i);
+    convrnn_params_init_empty(&ps);
+    for (i = 0; i < (int)(sizeof cs / sizeof cs[0]); i++)
+        convrnn_params_declare(&ps, cs[i].name, cs[i].rank, cs[i].d, convrnn_init_make(cs[i].kind, cs[i].a, cs[i].b), 0, 1);
+    CHECK(convrnn_params_finalize(&ps) == CONVRNN_OK && convrnn_params_init(&ps, 7) == CONVRNN_OK);
+    for (i = 0; i < ps.count && i < (int)(sizeof cs / sizeof cs[0]); i++) {
+        const convrnn_param_info *pi = &ps.info[i];
+        const convrnn_real *v = ps.values + pi->offset;
+        const double n = (double)pi->size;
+        double fin, fout, lo, hi, mu, sd, m = 0, q = 0;
+        if (cs[i].rank == 1) fin = fout = n;
+        else {
+            double rf = 1;
+            int k;
+            for (k = 0; k < cs[i].rank - 2; k++) rf *= cs[i].d[k];
+            fin = rf * cs[i].d[cs[i].rank - 2]; fout = rf * cs[i].d[cs[i].rank - 1];
+        }
+        switch (cs[i].kind) {
+        case CONVRNN_INIT_GLOROT_UNIFORM: hi = sqrt(6.0 / (fin + fout)); lo = -hi; mu = 0; sd = hi / sqrt(3.0); break;
+        case CONVRNN_INIT_VARSCALE:   /* a unit normal truncated to +-2 has deviation 0.8796...: rescaled to sqrt(a / fan_in) */
+            sd = sqrt(cs[i].a / fin); hi = 2 * sd / 0.87962566103423978; lo = -hi; mu = 0; break;
+        case CONVRNN_INIT_NORMAL: sd = cs[i].a; hi = HUGE_VAL; lo = -HUGE_VAL; mu = 0; break;
+        default: lo = cs[i].a; hi = cs[i].b; mu = 0.5 * (lo + hi); sd = (hi - lo) / sqrt(12.0); break;
+        }
+        for (j = 0; j < pi->size; j++) {
+            const double x = (double)v[j];
+            CHECKF(x >= lo * (1 + 1e-6) && x <= hi * (1 + 1e-6) && !(cs[i].kind == CONVRNN_INIT_UNIFORM && x >= hi),
+                   "%s: value %zu = %g outside [%g, %g]", cs[i].name, j, x, lo, hi);
+            m += x;
+        }
+        m /= n;
+        for (j = 0; j < pi->size; j++) q += ((double)v[j] - m) * ((double)v[j] - m);
+        q = sqrt(q / (n - 1));
+        /* standard errors: of the mean sd / sqrt(n), of the deviation about sd * sqrt((kurtosis - 1) / (4 n)) */
+        CHECKF(fabs(m - mu) <= 5 * sd / sqrt(n), "%s: mean %g, expected %g (n %g)", cs[i].name, m, mu, n);
+        CHECKF(fabs(q - sd) <= 5 * sd * sqrt(2.0 / (4 * n)), "%s: deviation %g, expected %g (n %g)", cs[i].name, q, sd, n);
+        printf("init %-8s n %5.0f  mean %+.4f  sd %.5f (expected %.5f)\n", cs[i].name, n, m, q, sd);
+    }
+    convrnn_params_free(&ps);
+}
+
 /* ------------------------------------------------------------------ build info, status strings */
 
 static void test_info(void) {
@@ -984,6 +1057,7 @@ int main(void) {
     test_bad_params_and_cells();
     test_hand();
     test_init_seed();
+    test_init_laws();
     test_determinism();
     test_fused_and_lazy();
     test_misuse();
