@@ -335,6 +335,83 @@ static void test_behaviour_fixtures(void) {
     fx_free(&f);
 }
 
+/* ------------------------------------------------------------------ neural predictivity / OST consistency fixtures */
+static void test_neural_fixtures(void) {
+    fx_file f;
+    fx_entry *ef, *et, *em, *ex, *ey, *eo;
+    convrnn_splits sp, so;
+    convrnn_pls_options po;
+    convrnn_error e;
+    int n_steps, N, P, Q, B, S, map, alg, n, Sx, ddof;
+    double *r, score, *per_split, *rs;
+    if (!fx_load(&f, "neural.bin")) { CHECK(0); return; }
+    printf("neural predictivity (FIXED, PER_BIN, static) vs PLSRegression + pearsonr; OST consistency vs spearmanr\n");
+    ef = fx_get(&f, "np.features"); et = fx_get(&f, "np.target"); em = fx_get(&f, "np.mask");
+    if (!ef || !et || !em) { CHECK(0); fx_free(&f); return; }
+    n_steps = (int)ef->dims[0]; N = (int)ef->dims[1]; P = (int)ef->dims[2];
+    Q = (int)et->dims[1]; B = (int)et->dims[2]; S = (int)em->dims[0];
+    /* the Python side's exact splits: 1 train, 0 test, -1 unused */
+    CHECK(convrnn_splits_from_mask(&sp, (int *)em->data, S, N, &e) == CONVRNN_OK);
+    r = (double *)malloc(sizeof(double) * (size_t)S * Q * B);
+    for (alg = 0; alg < 2; alg++)
+        for (map = 0; map < 2; map++) {
+            /* alg 0: NIPALS with sklearn's defaults (tol 1e-6, max_iter 500) against sklearn's defaults: the
+               same iterations, so only rounding differs; alg 1: EXACT against sklearn at tol 1e-22 */
+            char key[64], lab[96];
+            convrnn_pls_options_default(&po);
+            po.n_components = fx_i(&f, "np.K")[0];
+            if (alg) po.algorithm = CONVRNN_PLS_EXACT;
+            CHECK(convrnn_neural_predictivity((double *)ef->data, n_steps, N, P, fx_i(&f, "np.bin_steps"),
+                                              (double *)et->data, Q, B, &sp, (convrnn_map_kind)map, &po, r, &e) == CONVRNN_OK);
+            snprintf(key, sizeof key, "np.%s.r%s", map ? "per_bin" : "fixed", alg ? "_exact" : "");
+            snprintf(lab, sizeof lab, "predictivity %s r (%s)", map ? "PER_BIN" : "FIXED", alg ? "exact" : "nipals");
+            cmp(lab, r, fx_d(&f, key), (size_t)S * Q * B, 1e-9);
+        }
+    free(r);
+    /* static score: NaN-skipping median over sites (one constant site: even count), mean over splits */
+    ex = fx_get(&f, "static.X"); ey = fx_get(&f, "static.Y");
+    if (ex && ey) {
+        per_split = (double *)malloc(sizeof(double) * (size_t)S);
+        rs = (double *)malloc(sizeof(double) * (size_t)S * (size_t)ey->dims[1]);
+        convrnn_pls_options_default(&po);
+        po.n_components = fx_i(&f, "np.K")[0];
+        CHECK(convrnn_neural_score_static((double *)ex->data, N, (int)ex->dims[1], (double *)ey->data, (int)ey->dims[1],
+                                          &sp, &po, &score, per_split, rs, &e) == CONVRNN_OK);
+        cmp("static r (splits x sites)", rs, fx_d(&f, "static.r"), (size_t)S * (size_t)ey->dims[1], 1e-9);
+        cmp("static per-split median", per_split, fx_d(&f, "static.per_split"), (size_t)S, 1e-9);
+        cmp1("static score", score, fx_d(&f, "static.score")[0], 1e-9);
+        free(per_split); free(rs);
+    } else CHECK(0);
+    convrnn_splits_free(&sp);
+    /* OST consistency: hand-made OSTs with NaN, ties, finite values outside the test sets, a split with one
+       common image and a split with constant model OSTs (both NaN) */
+    eo = fx_get(&f, "ostc.model"); em = fx_get(&f, "ostc.mask");
+    if (eo && em) {
+        double rho[16], fr[16];
+        int cnt[16], k;
+        const double *sm = fx_d(&f, "ostc.summary");
+        Sx = (int)eo->dims[0]; n = (int)eo->dims[1];
+        CHECK(Sx <= 16);
+        CHECK(convrnn_splits_from_mask(&so, (int *)em->data, Sx, n, &e) == CONVRNN_OK);
+        for (ddof = 0; ddof < 2; ddof++) {
+            convrnn_ost_summary su;
+            CHECK(convrnn_ost_consistency((double *)eo->data, fx_d(&f, "ostc.it"), &so, ddof, rho, fr, cnt, &su, &e) == CONVRNN_OK);
+            if (ddof == 1) {
+                cmp("OST consistency per-split Spearman rho", rho, fx_d(&f, "ostc.rho"), (size_t)Sx, 1e-14);
+                cmp("OST consistency per-split fraction", fr, fx_d(&f, "ostc.fraction"), (size_t)Sx, 1e-15);
+                for (k = 0; k < Sx; k++) CHECKF(cnt[k] == fx_i(&f, "ostc.count")[k], "split %d count %d vs %d", k, cnt[k], fx_i(&f, "ostc.count")[k]);
+                cmp1("OST consistency mean", su.consistency, sm[0], 1e-14);
+                cmp1("OST consistency s.e.m. (ddof 1)", su.consistency_sem, sm[1], 1e-13);
+                cmp1("OST fraction solved", su.fraction_solved, sm[2], 1e-15);
+                CHECK(su.splits_used == (int)sm[3]);
+            } else
+                cmp1("OST consistency s.e.m. (ddof 0)", su.consistency_sem, sm[4], 1e-13);
+        }
+        convrnn_splits_free(&so);
+    } else CHECK(0);
+    fx_free(&f);
+}
+
 /* ------------------------------------------------------------------ unit tests */
 static void test_aggregates(void) {
     double v[7] = {3, NAN, 1, 2, NAN, 10, -1}, med;
@@ -887,7 +964,8 @@ static void test_metrics_edges(void) {
 #ifdef TEST_METRICS_PLS_ONLY
 int main(void) {
     /* the other groups belong to test_metrics itself */
-    (void)test_stats_fixtures; (void)test_decoder_fixtures; (void)test_behaviour_fixtures; (void)test_aggregates;
+    (void)test_stats_fixtures; (void)test_decoder_fixtures; (void)test_behaviour_fixtures; (void)test_neural_fixtures;
+    (void)test_aggregates;
     (void)test_stats_degenerate; (void)test_splits; (void)test_ost_units; (void)test_pls_degenerate;
     (void)test_decoder_degenerate; (void)test_threads; (void)test_metrics_edges;
     test_pls_fixtures();
@@ -899,6 +977,7 @@ int main(void) {
     test_stats_fixtures();
     test_decoder_fixtures();
     test_behaviour_fixtures();
+    test_neural_fixtures();
     test_aggregates();
     test_stats_degenerate();
     test_splits();
