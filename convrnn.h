@@ -4324,11 +4324,11 @@ static void convrnn__bwfp_chunk(const convrnn__bwfp *c, int c0, int kc, ptrdiff_
    fma(dy, x, acc) rounds as fma(x, dy, acc): the same bits as ukr_bo. */
 CONVRNN__FINL void convrnn__ukr_bt_g(const int NV, const int split, int kc, const float *a, int lda, const float *pad,
                                      const ptrdiff_t *pb, const ptrdiff_t *lo, const ptrdiff_t *hi, float *const *crow,
-                                     int ncol) {
+                                     int ncol, int add) {
     convrnn__vf acc[CONVRNN__MRMAX][CONVRNN__NVMAX];
     ptrdiff_t l[CONVRNN__NVMAX], h[CONVRNN__NVMAX];
     int k, i, v;
-    convrnn__acc_init(8, NV, acc, crow, ncol, 1, NULL);
+    convrnn__acc_init(8, NV, acc, crow, ncol, add, NULL);
     CONVRNN__UNROLL for (v = 0; v < NV; v++) { l[v] = lo[v]; h[v] = hi[v]; }
     for (k = 0; k < kc; k++) {
         const float *bk = pad + pb[k];
@@ -4357,7 +4357,9 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
     float *dwt = c->part + (size_t)ks * (R + 1) * Co;   /* c->tr implies pixel ranges (KS > 1) */
     float *T = convrnn__bwfp_scratch(c, pb);
     int c0, kc, co, j0, v, i;
-    convrnn__vcopy(T, NULL, Co * R);   /* vector stores: T stays in cache (measured: memset was slower) */
+    /* the first chunk's tiles start from zero (add = 0) and write all of T; an empty range writes
+       zeros (vector stores: T stays in cache; measured: memset was slower) */
+    if (k0 >= k1) convrnn__vcopy(T, NULL, Co * R);
     for (c0 = k0; c0 < k1; c0 += kc) {
         kc = k1 - c0 < 2 * KC ? k1 - c0 : KC;
         convrnn__bwfp_chunk(c, c0, kc, pb, dwt + (size_t)R * Co, 0, Co);
@@ -4376,8 +4378,8 @@ static void convrnn__bwft_task(const convrnn__bwfp *c, int ks, ptrdiff_t *pb) {
                 const float *pk = split ? c->pad : c->pad + lo[0];
                 float *crow[8];
                 for (i = 0; i < 8; i++) crow[i] = T + (size_t)(co + i) * R + c1;
-#define CONVRNN__BT(NV_) (split ? convrnn__ukr_bt_g(NV_, 1, kc, a, Co, pk, pb, lo, hi, crow, ncol) \
-                                : convrnn__ukr_bt_g(NV_, 0, kc, a, Co, pk, pb, lo, hi, crow, ncol))
+#define CONVRNN__BT(NV_) (split ? convrnn__ukr_bt_g(NV_, 1, kc, a, Co, pk, pb, lo, hi, crow, ncol, c0 > k0) \
+                                : convrnn__ukr_bt_g(NV_, 0, kc, a, Co, pk, pb, lo, hi, crow, ncol, c0 > k0))
                 if (nv == 3) CONVRNN__BT(3);
                 else if (nv == 2) CONVRNN__BT(2);
                 else CONVRNN__BT(1);
@@ -4528,13 +4530,18 @@ CONVRNN__OMP_REGION(nthr > 1)
 CONVRNN__OMP_FOR_DYN
         for (ks = 0; ks < KS; ks++) {
             const int n0 = convrnn__bwfp_k(&c, ks) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks + 1) / (g->oh * g->ow);
-            memset(part + (size_t)ks * (R + 1) * Co, 0, (size_t)(R + 1) * Co * sizeof(float));
+            /* the transposed form writes rows 0..R-1 of its range whole (its transpose): only the
+               bias row starts at zero */
+            if (tr) memset(part + ((size_t)ks * (R + 1) + R) * Co, 0, (size_t)Co * sizeof(float));
+            else memset(part + (size_t)ks * (R + 1) * Co, 0, (size_t)(R + 1) * Co * sizeof(float));
             for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
             for (task = ks * nrg * ngrp; task < (ks + 1) * nrg * ngrp; task++)
                 convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
         }
     } else {
-        if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
+        if (KS > 1 && me == 0 && tr)
+            for (q = 0; q < KS; q++) memset(part + ((size_t)q * (R + 1) + R) * Co, 0, (size_t)Co * sizeof(float));
+        else if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
 CONVRNN__OMP_FOR_STATIC
         for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
         if (dyp) {
