@@ -199,6 +199,22 @@ static void test_stats_fixtures(void) {
         snprintf(lab, 64, "wilcoxon %d (%s) statistic", i, res.exact ? "exact" : "normal"); cmp1(lab, res.statistic, fx_d(&f, k3)[0], 1e-14);
         snprintf(lab, 64, "wilcoxon %d (%s) p", i, res.exact ? "exact" : "normal"); cmp1(lab, res.pvalue, fx_d(&f, k3)[1], 1e-10);
     }
+    /* the normal approximation forced at n = 14 vs scipy method='approx' (zero_method 'wilcox', no
+       continuity correction): rank sums are exact in double, z is one sqrt and one division away,
+       and norm_sf is checked to 1e-15 below, so z and p agree to a few ulps */
+    nw = fx_i(&f, "wilcoxon_approx.count")[0];
+    for (i = 0; i < nw; i++) {
+        char k1[64], k2[64], k3[64], lab[64];
+        double *ref;
+        snprintf(k1, 64, "wilcoxon_approx%d.a", i); snprintf(k2, 64, "wilcoxon_approx%d.b", i); snprintf(k3, 64, "wilcoxon_approx%d.res", i);
+        ref = fx_d(&f, k3);
+        CHECK(convrnn_wilcoxon(fx_d(&f, k1), fx_d(&f, k2), (int)fx_n(&f, k1), CONVRNN_WILCOXON_APPROX, &res, NULL) == CONVRNN_OK);
+        CHECK(!res.exact);
+        CHECKF(ref && res.n == (int)ref[3], "wilcoxon approx %d: n = %d, scipy's non-zero count %g", i, res.n, ref ? ref[3] : -1.0);
+        snprintf(lab, 64, "wilcoxon approx %d (n=14) statistic", i); cmp1(lab, res.statistic, ref[0], 0);
+        snprintf(lab, 64, "wilcoxon approx %d (n=14) z", i); cmp1(lab, res.z, ref[2], 1e-14);
+        snprintf(lab, 64, "wilcoxon approx %d (n=14) p", i); cmp1(lab, res.pvalue, ref[1], 1e-14);
+    }
     for (i = 0; i < 2; i++) {
         char k1[64], k2[64], lab[64];
         fx_entry *e;
@@ -303,7 +319,59 @@ static void test_decoder_fixtures(void) {
         for (i = 0; i < nt; i++) { d[i] = o2[2 * i + 1]; CHECK(o2[2 * i] == -o2[2 * i + 1]); }
         cmp("svm binary vs liblinear-train -s 1 -B 1", d, fx_d(&f, "svmbin.decision"), (size_t)nt, 1e-7);
         convrnn_classifier_free(&m);
+        /* the bias option vs liblinear-train -B: -B -1 (no bias feature; the library's bias <= 0,
+           checked at -1 and 0) and -B 2.5 (a regularised constant feature of value 2.5) */
+        {
+            static const char *bt[3] = {"Bnone", "Bnone", "B2p5"};
+            int k;
+            for (k = 0; k < 3; k++) {
+                char key[64], lab[96];
+                convrnn_decoder_options_default(&o);
+                o.kind = CONVRNN_DECODER_SVM; o.C = fx_d(&f, "svmbin.C")[0]; o.tol = 1e-10;
+                snprintf(key, 64, "svmbin.%s.bias", bt[k]); o.bias = k == 1 ? 0.0 : fx_d(&f, key)[0];
+                CHECK(convrnn_svm_fit(&m, (double *)ex->data, yb, n, p, 2, &o, &e) == CONVRNN_OK);
+                CHECK(m.converged);
+                CHECK(convrnn_classifier_decision(&m, (double *)et->data, nt, o2, &e) == CONVRNN_OK);
+                for (i = 0; i < nt; i++) d[i] = o2[2 * i + 1];
+                snprintf(lab, 96, "svm binary bias=%g vs liblinear -B %g", o.bias, fx_d(&f, key)[0]);
+                snprintf(key, 64, "svmbin.%s.decision", bt[k]); cmp(lab, d, fx_d(&f, key), (size_t)nt, 1e-7);
+                snprintf(lab, 96, "svm binary bias=%g intercept", o.bias);
+                snprintf(key, 64, "svmbin.%s.intercept", bt[k]); cmp1(lab, m.b[1], fx_d(&f, key)[0], 1e-7);
+                convrnn_classifier_free(&m);
+            }
+        }
+        /* zscore = 0: raw features, liblinear -B 1 */
+        convrnn_decoder_options_default(&o);
+        o.kind = CONVRNN_DECODER_SVM; o.C = fx_d(&f, "svmbin.C")[0]; o.tol = 1e-10; o.zscore = 0;
+        CHECK(convrnn_svm_fit(&m, (double *)ex->data, yb, n, p, 2, &o, &e) == CONVRNN_OK);
+        CHECK(m.converged);
+        CHECK(convrnn_classifier_decision(&m, (double *)et->data, nt, o2, &e) == CONVRNN_OK);
+        for (i = 0; i < nt; i++) d[i] = o2[2 * i + 1];
+        cmp("svm binary zscore=0 vs liblinear -B 1 (raw)", d, fx_d(&f, "svmbin.raw.decision"), (size_t)nt, 1e-7);
+        convrnn_classifier_free(&m);
         free(d); free(o2);
+    }
+    /* zscore = 0: logistic regression on the raw features */
+    for (t = 0; t < 2; t++) {
+        char key[64], lab[96];
+        double bc[16], mb = 0;
+        int c;
+        convrnn_decoder_options_default(&o);
+        o.zscore = 0;
+        snprintf(key, 64, "logreg_raw.%s.lambda", lr[t]); o.lambda = fx_d(&f, key)[0];
+        o.tol = 1e-12;
+        CHECK(convrnn_logreg_fit(&m, (double *)ex->data, y, n, p, C, &o, &e) == CONVRNN_OK);
+        CHECK(m.converged);
+        CHECK(convrnn_classifier_proba(&m, (double *)et->data, nt, out, &e) == CONVRNN_OK);
+        snprintf(lab, 96, "logreg zscore=0 lambda=%g probabilities", o.lambda);
+        snprintf(key, 64, "logreg_raw.%s.proba", lr[t]); cmp(lab, out, fx_d(&f, key), (size_t)nt * C, 1e-9);
+        snprintf(lab, 96, "logreg zscore=0 lambda=%g coef", o.lambda);
+        snprintf(key, 64, "logreg_raw.%s.coef", lr[t]); cmp(lab, m.W, fx_d(&f, key), (size_t)C * p, 1e-8);
+        for (c = 0; c < C; c++) mb += m.b[c] / C;
+        for (c = 0; c < C; c++) bc[c] = m.b[c] - mb;
+        snprintf(lab, 96, "logreg zscore=0 lambda=%g intercept (centred)", o.lambda);
+        snprintf(key, 64, "logreg_raw.%s.intercept", lr[t]); cmp(lab, bc, fx_d(&f, key), (size_t)C, 1e-8);
+        convrnn_classifier_free(&m);
     }
     free(out);
     fx_free(&f);
