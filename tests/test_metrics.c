@@ -253,6 +253,34 @@ static void test_stats_fixtures(void) {
 }
 
 /* ------------------------------------------------------------------ decoder fixtures */
+/* logistic regression (z-scored or raw features) against the fixture's PREFIX.TAG.* entries:
+   probabilities, coefficients and centred intercepts */
+static void logreg_case(fx_file *f, const char *pre, const char *tag, int zscore, fx_entry *ex, fx_entry *et, int *y,
+                        int C, double *out) {
+    const int n = (int)ex->dims[0], p = (int)ex->dims[1], nt = (int)et->dims[0];
+    convrnn_classifier m;
+    convrnn_decoder_options o;
+    convrnn_error e;
+    char key[64], lab[96];
+    double bc[16], mb = 0;
+    int c;
+    convrnn_decoder_options_default(&o);
+    o.zscore = zscore;
+    snprintf(key, 64, "%s.%s.lambda", pre, tag); o.lambda = fx_d(f, key)[0];
+    o.tol = 1e-12;
+    CHECK(convrnn_logreg_fit(&m, (double *)ex->data, y, n, p, C, &o, &e) == CONVRNN_OK);
+    CHECK(m.converged);
+    CHECK(convrnn_classifier_proba(&m, (double *)et->data, nt, out, &e) == CONVRNN_OK);
+    snprintf(lab, 96, "logreg%s lambda=%g probabilities", zscore ? "" : " zscore=0", o.lambda);
+    snprintf(key, 64, "%s.%s.proba", pre, tag); cmp(lab, out, fx_d(f, key), (size_t)nt * C, 1e-9);
+    snprintf(lab, 96, "logreg%s lambda=%g coef", zscore ? "" : " zscore=0", o.lambda);
+    snprintf(key, 64, "%s.%s.coef", pre, tag); cmp(lab, m.W, fx_d(f, key), (size_t)C * p, 1e-8);
+    for (c = 0; c < C; c++) mb += m.b[c] / C;
+    for (c = 0; c < C; c++) bc[c] = m.b[c] - mb;
+    snprintf(lab, 96, "logreg%s lambda=%g intercept (centred)", zscore ? "" : " zscore=0", o.lambda);
+    snprintf(key, 64, "%s.%s.intercept", pre, tag); cmp(lab, bc, fx_d(f, key), (size_t)C, 1e-8);
+    convrnn_classifier_free(&m);
+}
 static void test_decoder_fixtures(void) {
     fx_file f;
     fx_entry *ex, *et;
@@ -268,26 +296,7 @@ static void test_decoder_fixtures(void) {
     y = fx_i(&f, "y"); yt = fx_i(&f, "yt"); C = fx_i(&f, "C")[0];
     n = (int)ex->dims[0]; p = (int)ex->dims[1]; nt = (int)et->dims[0];
     out = (double *)malloc(sizeof(double) * (size_t)nt * C);
-    for (t = 0; t < 2; t++) {
-        char key[64], lab[96];
-        double bc[16], mb = 0;
-        int c;
-        convrnn_decoder_options_default(&o);
-        snprintf(key, 64, "logreg.%s.lambda", lr[t]); o.lambda = fx_d(&f, key)[0];
-        o.tol = 1e-12;
-        CHECK(convrnn_logreg_fit(&m, (double *)ex->data, y, n, p, C, &o, &e) == CONVRNN_OK);
-        CHECK(m.converged);
-        CHECK(convrnn_classifier_proba(&m, (double *)et->data, nt, out, &e) == CONVRNN_OK);
-        snprintf(lab, 96, "logreg lambda=%g probabilities", o.lambda);
-        snprintf(key, 64, "logreg.%s.proba", lr[t]); cmp(lab, out, fx_d(&f, key), (size_t)nt * C, 1e-9);
-        snprintf(lab, 96, "logreg lambda=%g coef", o.lambda);
-        snprintf(key, 64, "logreg.%s.coef", lr[t]); cmp(lab, m.W, fx_d(&f, key), (size_t)C * p, 1e-8);
-        for (c = 0; c < C; c++) mb += m.b[c] / C;
-        for (c = 0; c < C; c++) bc[c] = m.b[c] - mb;
-        snprintf(lab, 96, "logreg lambda=%g intercept (centred)", o.lambda);
-        snprintf(key, 64, "logreg.%s.intercept", lr[t]); cmp(lab, bc, fx_d(&f, key), (size_t)C, 1e-8);
-        convrnn_classifier_free(&m);
-    }
+    for (t = 0; t < 2; t++) logreg_case(&f, "logreg", lr[t], 1, ex, et, y, C, out);
     for (t = 0; t < 2; t++) {
         char key[64], lab[96];
         int i, correct = 0;
@@ -352,27 +361,7 @@ static void test_decoder_fixtures(void) {
         free(d); free(o2);
     }
     /* zscore = 0: logistic regression on the raw features */
-    for (t = 0; t < 2; t++) {
-        char key[64], lab[96];
-        double bc[16], mb = 0;
-        int c;
-        convrnn_decoder_options_default(&o);
-        o.zscore = 0;
-        snprintf(key, 64, "logreg_raw.%s.lambda", lr[t]); o.lambda = fx_d(&f, key)[0];
-        o.tol = 1e-12;
-        CHECK(convrnn_logreg_fit(&m, (double *)ex->data, y, n, p, C, &o, &e) == CONVRNN_OK);
-        CHECK(m.converged);
-        CHECK(convrnn_classifier_proba(&m, (double *)et->data, nt, out, &e) == CONVRNN_OK);
-        snprintf(lab, 96, "logreg zscore=0 lambda=%g probabilities", o.lambda);
-        snprintf(key, 64, "logreg_raw.%s.proba", lr[t]); cmp(lab, out, fx_d(&f, key), (size_t)nt * C, 1e-9);
-        snprintf(lab, 96, "logreg zscore=0 lambda=%g coef", o.lambda);
-        snprintf(key, 64, "logreg_raw.%s.coef", lr[t]); cmp(lab, m.W, fx_d(&f, key), (size_t)C * p, 1e-8);
-        for (c = 0; c < C; c++) mb += m.b[c] / C;
-        for (c = 0; c < C; c++) bc[c] = m.b[c] - mb;
-        snprintf(lab, 96, "logreg zscore=0 lambda=%g intercept (centred)", o.lambda);
-        snprintf(key, 64, "logreg_raw.%s.intercept", lr[t]); cmp(lab, bc, fx_d(&f, key), (size_t)C, 1e-8);
-        convrnn_classifier_free(&m);
-    }
+    for (t = 0; t < 2; t++) logreg_case(&f, "logreg_raw", lr[t], 0, ex, et, y, C, out);
     free(out);
     fx_free(&f);
 }
