@@ -14175,13 +14175,13 @@ CONVRNNDEF double convrnn_ost_image(const double *dprime, const double *bin_ms, 
         double d = dprime[b];
         if (d != d) continue;
         if (d >= threshold) {
-            double f;
+            double t;
             if (!have) return bin_ms[b];
-            /* the crossing's fraction of the way from the anchor; its limits where a d' is infinite:
-               0 for d = +inf, 1 for an anchor at -inf (and for d = threshold = +inf) */
-            f = (threshold - dl) / (d - dl);
-            if (f != f) f = 1.0;
-            return sl + f * (bin_ms[b] - sl);
+            /* where a d' is infinite, the interpolation's limits: the anchor's time for d = +inf
+               (inf in the denominator), the hit's bin for an anchor at -inf and for d = threshold =
+               +inf (inf / inf) */
+            t = sl + (threshold - dl) * (bin_ms[b] - sl) / (d - dl);
+            return t == t ? t : bin_ms[b];
         }
         if (anchor == CONVRNN_OST_ANCHOR_PREVIOUS_BIN || !have || d > dl) { sl = bin_ms[b]; dl = d; have = 1; }
     }
