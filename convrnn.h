@@ -4294,6 +4294,12 @@ static int convrnn__bwfp_k(const convrnn__bwfp *c, int ks) {   /* first pixel of
     return (long long)ks * c->Kper < K ? ks * c->Kper : K;
 }
 /* a task's float scratch, after its 2 KC pixel offsets pb: the aligned dy panel (co > NR) or T */
+/* clears what range ks's partial sum (KS > 1) needs cleared: its bias row in the transposed form
+   (its transpose writes rows 0..R-1 whole), else all R + 1 rows */
+static void convrnn__bwfp_clear(const convrnn__bwfp *c, int ks) {
+    const size_t Co = (size_t)c->g->co, rows = c->tr ? 1 : (size_t)c->R + 1;
+    memset(c->part + ((size_t)ks * (c->R + 1) + (c->R + 1 - rows)) * Co, 0, rows * Co * sizeof(float));
+}
 static float *convrnn__bwfp_scratch(const convrnn__bwfp *c, ptrdiff_t *pb) {
     return (float *)((char *)pb + convrnn__al((size_t)2 * c->KC * sizeof(ptrdiff_t)));
 }
@@ -4530,18 +4536,14 @@ CONVRNN__OMP_REGION(nthr > 1)
 CONVRNN__OMP_FOR_DYN
         for (ks = 0; ks < KS; ks++) {
             const int n0 = convrnn__bwfp_k(&c, ks) / (g->oh * g->ow), n1 = convrnn__bwfp_k(&c, ks + 1) / (g->oh * g->ow);
-            /* the transposed form writes rows 0..R-1 of its range whole (its transpose): only the
-               bias row starts at zero */
-            if (tr) memset(part + ((size_t)ks * (R + 1) + R) * Co, 0, (size_t)Co * sizeof(float));
-            else memset(part + (size_t)ks * (R + 1) * Co, 0, (size_t)(R + 1) * Co * sizeof(float));
+            convrnn__bwfp_clear(&c, ks);
             for (q = n0 * PH; q < n1 * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
             for (task = ks * nrg * ngrp; task < (ks + 1) * nrg * ngrp; task++)
                 convrnn__bwfp_task(&c, task / (nrg * ngrp), task / ngrp % nrg, task % ngrp, pb);
         }
     } else {
-        if (KS > 1 && me == 0 && tr)
-            for (q = 0; q < KS; q++) memset(part + ((size_t)q * (R + 1) + R) * Co, 0, (size_t)Co * sizeof(float));
-        else if (KS > 1 && me == 0) memset(part, 0, (size_t)KS * (R + 1) * Co * sizeof(float));
+        if (KS > 1 && me == 0)
+            for (q = 0; q < KS; q++) convrnn__bwfp_clear(&c, q);
 CONVRNN__OMP_FOR_STATIC
         for (q = 0; q < g->n * PH; q++) convrnn__pad_row(pad, x, g->h, g->w, Ci, PH, PW, Ci, g->pt, g->pl, q);
         if (dyp) {
@@ -13832,7 +13834,7 @@ CONVRNNDEF convrnn_status convrnn_logreg_fit(convrnn_classifier *m, const double
     memset(&L, 0, sizeof L);
     if (opt) o = *opt; else convrnn_decoder_options_default(&o);
     tol = o.tol > 0 ? o.tol : 1e-8;
-    if (!(o.lambda > 0 && o.lambda - o.lambda == 0))
+    if (!(o.lambda > 0 && convrnn__m_isfinite(o.lambda)))
         return convrnn_error_set(err, CONVRNN_ERR_ARG, "logreg_fit: lambda must be finite and > 0 (got %g)", o.lambda);
     if (o.max_iter < 1) return convrnn_error_set(err, CONVRNN_ERR_ARG, "logreg_fit: max_iter must be >= 1");
     st = convrnn__m_clf_prepare(m, X, labels, n, p, n_classes, &o, &Xz, "logreg_fit", err);
@@ -13981,8 +13983,8 @@ CONVRNNDEF convrnn_status convrnn_svm_fit(convrnn_classifier *m, const double *X
     convrnn_status st;
     if (opt) o = *opt; else convrnn_decoder_options_default(&o);
     tol = o.tol > 0 ? o.tol : 1e-6;
-    if (!(o.C > 0 && o.C - o.C == 0)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: C must be finite and > 0 (got %g)", o.C);
-    if (!(o.bias - o.bias == 0)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: bias must be finite (got %g)", o.bias);
+    if (!(o.C > 0 && convrnn__m_isfinite(o.C))) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: C must be finite and > 0 (got %g)", o.C);
+    if (!convrnn__m_isfinite(o.bias)) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: bias must be finite (got %g)", o.bias);
     if (o.max_iter < 1) return convrnn_error_set(err, CONVRNN_ERR_ARG, "svm_fit: max_iter must be >= 1");
     st = convrnn__m_clf_prepare(m, X, labels, n, p, n_classes, &o, &Xz, "svm_fit", err);
     if (st) return st;
