@@ -27,6 +27,9 @@
                              channels on even maps, stays on F(2x2,3x3)); slower, closer to the
                              exact sums (rounding: see
                              "Rounding" in [IMPL-SIMD])
+     CONVRNN_NO_WINO_PHASE   no polyphase Winograd F(3x3,4x4) for 7x7 and 8x8 stride-2 layers from
+                             at most 4 channels (an image's first layer, BaseNet's conv1): the
+                             direct kernels instead; slower, closer to the exact sums
      CONVRNN_NO_AVX512       use AVX2+FMA even where the compiler targets AVX-512
      CONVRNN_USE_DOUBLE      convrnn_real becomes double (used for finite-difference gradient checks)
      CONVRNN_NO_STDIO        drop the file functions; the buffer-based ones remain
@@ -1696,6 +1699,9 @@ CONVRNNDEF const char *convrnn_build_info(void) {
 #ifdef CONVRNN_NO_WINO4
         " WINO4=0"
 #endif
+#ifdef CONVRNN_NO_WINO_PHASE
+        " WINO_PHASE=0"
+#endif
 #ifdef CONVRNN_USE_DOUBLE
         " REAL=double";
 #else
@@ -1792,6 +1798,12 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           products; the weights transformed by each task for its column panel,
                           block by block of 128 source channels, into its own scratch; measured
                           against F(2x2,3x3) on 196+ pixels, Intel Xeon: 0.52-0.85x the time);
+     polyphase Winograd   7x7 or 8x8 stride 2 from at most 4 channels to 16+ (an image's first
+                          layer): the four phases of the input grid as 4 ci channels of a 4x4
+                          stride-1 kernel, run as F(3x3,4x4) (3.1x fewer products for 7x7; see
+                          convrnn__sconv_pw; forward and weight gradient; BaseNet's conv1 forward
+                          27 -> 20 ms, its weight gradient with db 30 -> 20 ms, Intel Xeon, one
+                          thread);
      Winograd F(2x2,3x3)  the same layers on maps of 196+ pixels when F(4x4,3x3) is off
                           (CONVRNN_NO_WINO4; the tiles' 4x4 patches read in place, zeros off the
                           map);
@@ -1840,8 +1852,13 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    BaseNet's conv5 1.6x on one thread and 1.45x on two, the laptop models' 4x4 and 7x7 layers with
    32+ channels 1.4-1.8x and 1.15-1.55x). With F(4x4,3x3) on every map size the 3x3 layers of
    196+ pixels with 32+ channels (BaseNet's conv2-conv4) have that rounding in their outputs and
-   input gradients; their weight gradients stay on F(2x2,3x3).
-   bwd-filter: Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
+   input gradients; their weight gradients stay on F(2x2,3x3). The polyphase F(3x3,4x4) of
+   stride-2 first layers (constants up to 4 in its A, 8 in the weight gradient's, 5 in B): on
+   BaseNet's conv1 at 64x64 1.9e-6 (output) and 2.5e-6 (weight gradient) x the largest value,
+   where the direct kernels are 5.6e-7 and 3.9e-7 (tests/test_simd.c checks 3e-5); build with
+   CONVRNN_NO_WINO_PHASE for the direct kernels.
+   bwd-filter: the polyphase Winograd above (its layers; db summed from the same reads of dy);
+   Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
    when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets
    into a zero-padded copy of x with dy read in place: tiles of MRP rows (tap, ci) x NVP vectors
    of co (AVX-512 with 4+ vectors of co: MRW x NVW, 6 x 4, for fewer broadcasts per product; one
@@ -3976,6 +3993,327 @@ CONVRNN__OMP_FOR_DYN
     return 1;
 }
 
+/* Polyphase Winograd F(3x3, 4x4) for stride-2 convolutions with 7x7 or 8x8 kernels and at most 4
+   input channels (an image's first layer, BaseNet's conv1), forward and weight gradient. With
+   xp the zero-padded input (pt rows above, pl columns left) and its four phases
+       P[i][k][e] = xp[2i + a][2k + b][c],   e = (2a + b) ci + c   (4 ci phase channels),
+   the stride-2 kernel is a stride-1 4x4 kernel on P:
+       y[oy][ox] = bias + sum over j, l < 4, e of P[oy + j][ox + l][e] W'[j][l][e],
+       W'[j][l][e] = w[2j + a][2l + b][c]   (0 where 2j + a or 2l + b is the kernel size 7),
+   and 4x4 stride-1 runs as F(3x3, 4x4): per 3x3 output tile with 6x6 patch d of P,
+       Y = A3^T [ (G4 W' G4^T) (.) (B^T d B) ] A3,
+       B^T: the F(4x4,3x3) one above (the same six points 0, +-1, +-2, infinity),
+       G4 = [1/4 0 0 0; -1/6 -1/6 -1/6 -1/6; -1/6 1/6 -1/6 1/6; 1/24 1/12 1/6 1/3;
+             1/24 -1/12 1/6 -1/3; 0 0 0 1],
+       A3^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 1],
+   i.e. 36 GEMMs of [tiles x 4ci] x [4ci x co]: 36 products per tile, phase channel and output
+   channel where the direct sum takes 9 x 49 / 4 (3.1x fewer for 7x7). The weight gradient is the
+   same correlation with dy as the kernel: per tile, dW'_t = F(4x4,3x3) of the patch d and the 3x3
+   tile of dy, so
+       dW' = A4^T [ sum over tiles of (G3 dY G3^T) (.) (B^T d B) ] A4
+   with the F(4x4, 3x3) matrices (GEMMs of [4ci x tiles] x [tiles x co]). A task is a block of at
+   most CONVRNN__PW_TB tiles of one tile row of one sample; the rows of P it needs are copied
+   into the thread's scratch (a band of 6 rows), transformed (V), and multiplied. Forward: every
+   output is one task's. Weight gradient: the tile rows are cut into a number of ranges fixed by
+   the shape (CONVRNN__PW_RANGES at most), each summed in order into its own partial sum, and the
+   partial sums are added in range order: 1 and N threads give the same bits. Rounding: as
+   F(4x4,3x3) (constants up to 4 in A3, 8 in A4, 5 in B). Returns 0 (nothing written) when it
+   does not apply or without scratch memory. */
+#ifndef CONVRNN__PW_TB
+#define CONVRNN__PW_TB 40
+#endif
+#define CONVRNN__PW_RANGES 16   /* weight gradient: ranges of tile rows at most */
+static int convrnn__pw_ok(const convrnn__geom *g) {
+#ifdef CONVRNN_NO_WINO_PHASE
+    (void)g;
+    return 0;
+#else
+    return g->s == 2 && g->kh == g->kw && (g->kh == 7 || g->kh == 8) && g->ci <= 4 && g->co >= 16;
+#endif
+}
+CONVRNN__FINL void convrnn__pw_a3(const convrnn__vf *m, convrnn__vf *y) {   /* y = A3^T m (6 -> 3 vectors) */
+    const convrnn__vf s12 = convrnn__vadd(m[1], m[2]), s34 = convrnn__vadd(m[3], m[4]);
+    y[0] = convrnn__vadd(convrnn__vadd(m[0], s12), s34);
+    y[1] = convrnn__vfma(convrnn__vset1(2.0f), convrnn__vsub(m[3], m[4]), convrnn__vsub(m[1], m[2]));
+    y[2] = convrnn__vadd(convrnn__vfma(convrnn__vset1(4.0f), s34, s12), m[5]);
+}
+CONVRNN__FINL void convrnn__pw_g4(const convrnn__vf *g, convrnn__vf *u) {   /* u = G4 g (4 -> 6 vectors) */
+    const convrnn__vf se = convrnn__vadd(g[0], g[2]), so = convrnn__vadd(g[1], g[3]), m6 = convrnn__vset1(-1.0f / 6.0f);
+    const convrnn__vf q = convrnn__vfma(convrnn__vset1(1.0f / 24.0f), g[0], convrnn__vmul(convrnn__vset1(1.0f / 6.0f), g[2]));
+    const convrnn__vf h = convrnn__vfma(convrnn__vset1(1.0f / 12.0f), g[1], convrnn__vmul(convrnn__vset1(1.0f / 3.0f), g[3]));
+    u[0] = convrnn__vmul(convrnn__vset1(0.25f), g[0]);
+    u[1] = convrnn__vmul(m6, convrnn__vadd(se, so));
+    u[2] = convrnn__vmul(m6, convrnn__vsub(se, so));
+    u[3] = convrnn__vadd(q, h);
+    u[4] = convrnn__vsub(q, h);
+    u[5] = g[3];
+}
+typedef struct {
+    const convrnn__geom *g;
+    const float *x, *dy, *U, *bias;
+    float *y;
+    int C4, CP, TH, TW, NR, nbx, zld;
+    size_t vx, ux, mx;
+} convrnn__pwp;
+/* Block q (tile row (n, ty), tiles [tx0, tx0 + nb)): the band of P rows 3ty .. 3ty + 5, columns
+   3tx0 .. 3tx0 + 3nb + 2 (phase channels padded with zeros to CP), then V[xi * vx + t * CP + e] */
+static void convrnn__pw_in(const convrnn__pwp *c, int q, float *band, float *V, int *n_, int *ty_, int *tx0_, int *nb_) {
+    const convrnn__geom *g = c->g;
+    const int ci = g->ci, CP = c->CP, n = q / (c->TH * c->nbx), ty = (q / c->nbx) % c->TH;
+    const int tx0 = (q % c->nbx) * CONVRNN__PW_TB, nb = c->TW - tx0 < CONVRNN__PW_TB ? c->TW - tx0 : CONVRNN__PW_TB;
+    const int BW = 3 * nb + 3;
+    int i, k, a, b2, t;
+    memset(band, 0, (size_t)6 * BW * CP * sizeof(float));
+    for (i = 0; i < 6; i++)
+        for (a = 0; a < 2; a++) {
+            const int sy = 2 * (3 * ty + i) + a - g->pt;
+            const float *xr;
+            if (sy < 0 || sy >= g->h) continue;
+            xr = c->x + ((size_t)n * g->h + sy) * g->w * ci;
+            for (k = 0; k < BW; k++) {   /* phases (a, 0) and (a, 1): the two pixels from sx on, 2 ci values */
+                const int sx = 2 * (3 * tx0 + k) - g->pl;
+                float *d = band + ((size_t)i * BW + k) * CP + 2 * a * ci;
+                if (sx >= 0 && sx + 1 < g->w) convrnn__vcopy(d, xr + (size_t)sx * ci, 2 * ci);
+                else
+                    for (b2 = 0; b2 < 2; b2++)
+                        if (sx + b2 >= 0 && sx + b2 < g->w) convrnn__vcopy(d + b2 * ci, xr + (size_t)(sx + b2) * ci, ci);
+            }
+        }
+    for (t = 0; t < nb; t++) {
+        const float *px[36];
+        for (i = 0; i < 36; i++) px[i] = band + ((size_t)(i / 6) * BW + 3 * t + i % 6) * CP;
+        convrnn__w4_in(px, CP, V + (size_t)t * CP, c->vx);
+    }
+    *n_ = n; *ty_ = ty; *tx0_ = tx0; *nb_ = nb;
+}
+
+/* U[p][xi][e][j] = (G4 W' G4^T)[xi] for output panel p (columns p NR + j, zeros from Co to ld) */
+static void convrnn__pw_pack(const convrnn__pwp *c, const float *w, float *U, int p) {
+    const convrnn__geom *g = c->g;
+    const int ci = g->ci, k = g->kh, NR = c->NR, c0 = p * NR, wp = g->co - c0 < NR ? g->co - c0 : NR;
+    const int ld = (wp + CONVRNN__VL - 1) / CONVRNN__VL * CONVRNN__VL;
+    float *Up = U + (size_t)p * c->ux * 36;
+    int e, j, a, b2;
+    for (e = 0; e < c->C4; e++) {
+        const int pa = e / ci / 2, pb = e / ci % 2, cc = e % ci;
+        for (j = 0; j < ld; j += CONVRNN__VL) {
+            const int nn = wp - j < CONVRNN__VL ? wp - j : CONVRNN__VL;
+            convrnn__vf wq[4][4], t6[6][4], col[4], u[6];
+            for (a = 0; a < 4; a++)
+                for (b2 = 0; b2 < 4; b2++) {
+                    const int ky = 2 * a + pa, kx = 2 * b2 + pb;
+                    wq[a][b2] = ky < k && kx < k ? convrnn__vldn(w + (((size_t)ky * k + kx) * ci + cc) * g->co + c0 + j, nn)
+                                                 : convrnn__vzero();
+                }
+            for (b2 = 0; b2 < 4; b2++) {   /* columns: t6 = G4 W' */
+                for (a = 0; a < 4; a++) col[a] = wq[a][b2];
+                convrnn__pw_g4(col, u);
+                for (a = 0; a < 6; a++) t6[a][b2] = u[a];
+            }
+            for (a = 0; a < 6; a++) {   /* rows: (G4 W') G4^T */
+                convrnn__pw_g4(t6[a], u);
+                for (b2 = 0; b2 < 6; b2++) convrnn__vst(Up + (size_t)(6 * a + b2) * c->ux + (size_t)e * ld + j, u[b2]);
+            }
+        }
+    }
+}
+static void convrnn__pw_fwd_task(const convrnn__pwp *c, int q, float *band, float *V, float *M) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, NR = c->NR, Co = g->co, CP = c->CP;
+    const ptrdiff_t zero_off[1] = { 0 };
+    int n, ty, tx0, nb, p, xi, mt, i, t;
+    convrnn__pw_in(c, q, band, V, &n, &ty, &tx0, &nb);
+    for (p = 0; p * NR < Co; p++) {
+        const int c0 = p * NR, wp = Co - c0 < NR ? Co - c0 : NR, nvp = (wp + VL - 1) / VL, ld = nvp * VL;
+        for (xi = 0; xi < 36; xi++) {   /* M[xi] = V[xi] U[xi] */
+            const float *pb = c->U + ((size_t)p * 36 + xi) * c->ux;
+            for (mt = 0; mt < nb; mt += MR) {
+                const float *bs[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < MR; i++) {
+                    bs[i] = V + (size_t)xi * c->vx + (size_t)(mt + i < nb ? mt + i : mt) * CP;
+                    crow[i] = mt + i < nb ? M + (size_t)xi * c->mx + (size_t)(mt + i) * ld : NULL;
+                }
+                convrnn__ukr_run(nvp, nb - mt < MR ? nb - mt : MR, 1, bs, zero_off, &c->C4, &pb, crow, ld, 0, NULL);
+            }
+        }
+        for (t = 0; t < nb; t++) {   /* Y = A3^T M A3 + bias, the rows and columns inside the map */
+            const int oy0 = 3 * ty, ox0 = 3 * (tx0 + t);
+            const int ny = g->oh - oy0 < 3 ? g->oh - oy0 : 3, nx = g->ow - ox0 < 3 ? g->ow - ox0 : 3;
+            int cc;
+            for (cc = 0; cc < wp; cc += VL) {
+                const int nn = wp - cc < VL ? wp - cc : VL;
+                const convrnn__vf bv = c->bias ? convrnn__vldn(c->bias + c0 + cc, nn) : convrnn__vzero();
+                convrnn__vf s3[3][6], m6[6], y[3];
+                int a, b2;
+                for (b2 = 0; b2 < 6; b2++) {   /* columns: s3 = A3^T m */
+                    for (a = 0; a < 6; a++) m6[a] = convrnn__vld(M + (size_t)(6 * a + b2) * c->mx + (size_t)t * ld + cc);
+                    convrnn__pw_a3(m6, y);
+                    for (a = 0; a < 3; a++) s3[a][b2] = y[a];
+                }
+                for (a = 0; a < ny; a++) {   /* rows: (A3^T m) A3 */
+                    convrnn__pw_a3(s3[a], y);
+                    for (b2 = 0; b2 < nx; b2++)
+                        convrnn__vstn(c->y + (((size_t)n * g->oh + oy0 + a) * g->ow + ox0 + b2) * Co + c0 + cc, convrnn__vadd(y[b2], bv), nn);
+                }
+            }
+        }
+    }
+}
+/* Weight-gradient block q into the range's partial sums S[xi][e][co] (row length zld) and, with
+   dbr, dbr[co] (the bias gradient: each tile's dy summed row by row, then added) */
+static void convrnn__pw_bwf_task(const convrnn__pwp *c, int q, float *band, float *V, float *Z, ptrdiff_t *pbk, float *S,
+                                 float *dbr) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, Co = g->co, CP = c->CP, zld = c->zld, PN = CONVRNN__NVW * CONVRNN__VL;
+    int n, ty, tx0, nb, t, xi, e0, i, c0;
+    convrnn__pw_in(c, q, band, V, &n, &ty, &tx0, &nb);
+    for (t = 0; t < nb; t++) {   /* Z[xi][t] = G3 dY G3^T of the tile's 3x3 dy (zeros off the map) */
+        const int oy0 = 3 * ty, ox0 = 3 * (tx0 + t);
+        int cc;
+        for (cc = 0; cc < Co; cc += VL) {
+            const int nn = Co - cc < VL ? Co - cc : VL;
+            convrnn__vf d[3][3], t6[6][3], col[3], u[6];
+            int a, b2;
+            for (a = 0; a < 3; a++)
+                for (b2 = 0; b2 < 3; b2++)
+                    d[a][b2] = oy0 + a < g->oh && ox0 + b2 < g->ow
+                                   ? convrnn__vldn(c->dy + (((size_t)n * g->oh + oy0 + a) * g->ow + ox0 + b2) * Co + cc, nn)
+                                   : convrnn__vzero();
+            if (dbr) {
+                convrnn__vf s = convrnn__vldn(dbr + cc, nn), ts = convrnn__vzero();
+                for (a = 0; a < 3; a++)
+                    for (b2 = 0; b2 < 3; b2++) ts = convrnn__vadd(ts, d[a][b2]);
+                convrnn__vstn(dbr + cc, convrnn__vadd(s, ts), nn);
+            }
+            for (b2 = 0; b2 < 3; b2++) {
+                for (a = 0; a < 3; a++) col[a] = d[a][b2];
+                convrnn__w4_g(col, u);
+                for (a = 0; a < 6; a++) t6[a][b2] = u[a];
+            }
+            for (a = 0; a < 6; a++) {
+                convrnn__w4_g(t6[a], u);
+                for (b2 = 0; b2 < 6; b2++) convrnn__vst(Z + (size_t)(6 * a + b2) * c->mx + (size_t)t * zld + cc, u[b2]);
+            }
+        }
+    }
+    for (t = 0; t < nb; t++) pbk[t] = (ptrdiff_t)t * CP;
+    for (xi = 0; xi < 36; xi++)   /* S[xi] += V[xi]^T Z[xi]: tiles of MRW phase channels x NVW vectors */
+        for (c0 = 0; c0 < Co; c0 += PN) {
+            const int wp = Co - c0 < PN ? Co - c0 : PN, nv = (wp + VL - 1) / VL;
+            for (e0 = 0; e0 < c->C4; e0 += CONVRNN__MRW) {
+                ptrdiff_t ro[CONVRNN__MRMAX];
+                float *crow[CONVRNN__MRMAX];
+                for (i = 0; i < CONVRNN__MRW; i++) {
+                    ro[i] = e0 + i;   /* rows past C4 read the zeros (or the next tile's) of V, not stored */
+                    crow[i] = e0 + i < c->C4 ? S + ((size_t)xi * c->C4 + e0 + i) * zld + c0 : NULL;
+                }
+                convrnn__ukr_bo(CONVRNN__MRW, nv, nb, V + (size_t)xi * c->vx, pbk, ro, Z + (size_t)xi * c->mx + c0, zld, crow, wp);
+            }
+        }
+}
+/* mode 0: forward (out = y = bias + conv(x, w)); mode 1: weight gradient (out = dw += ..., and
+   db += the sums of dy unless db is NULL) */
+static int convrnn__sconv_pw(void *actx, const convrnn__geom *g, int mode, const float *x, const float *w, const float *bias,
+                             const float *dy, float *out, float *db) {
+    const int C4 = 4 * g->ci, CP = (C4 + CONVRNN__VL - 1) / CONVRNN__VL * CONVRNN__VL, Co = g->co;
+    const int TH = (g->oh + 2) / 3, TW = (g->ow + 2) / 3, nbx = (TW + CONVRNN__PW_TB - 1) / CONVRNN__PW_TB;
+    const int TB = TW < CONVRNN__PW_TB ? TW : CONVRNN__PW_TB, nblk = g->n * TH * nbx;
+    const int NR = CONVRNN__NVD * CONVRNN__VL, npan = (Co + NR - 1) / NR;
+    const int zld = convrnn__ldv(Co);
+    const double flops = 36.0 * g->n * TH * TW * C4 * Co;
+    const size_t vx = convrnn__w4_str((size_t)TB * CP), ux = convrnn__w4_str((size_t)C4 * NR);
+    /* forward: M[xi][t][ld]; weight gradient: Z[xi][t][zld] */
+    const size_t mx = convrnn__w4_str((size_t)TB * (mode ? (size_t)zld : (size_t)NR));
+    const size_t sz_band = convrnn__al((size_t)6 * (3 * TB + 3) * CP * sizeof(float));
+    const size_t sz_v = convrnn__al(((size_t)36 * vx + 2 * CONVRNN__MRMAX) * sizeof(float));
+    const size_t sz_m = convrnn__al((size_t)36 * mx * sizeof(float)), sz_pb = convrnn__al((size_t)TB * sizeof(ptrdiff_t));
+    const size_t per_thr = sz_band + sz_v + sz_m + sz_pb;
+    const size_t ssz = (size_t)36 * C4 * zld;   /* one partial sum of the weight gradient */
+    const int nrng = mode ? (g->n * TH < CONVRNN__PW_RANGES ? g->n * TH : CONVRNN__PW_RANGES) : 0;
+    const size_t sz_u = mode ? 0 : convrnn__al((size_t)npan * 36 * ux * sizeof(float));
+    const size_t sz_s = convrnn__al((size_t)nrng * (ssz + zld) * sizeof(float));   /* partial sums, then db's */
+    int nthr = flops <= CONVRNN__PAR_FLOPS ? 1 : convrnn__nthreads(), task;
+    char *mem, *base;
+    float *U, *S;
+    convrnn__pwp c;
+    if (!convrnn__pw_ok(g) || g->oh < 1 || g->ow < 1) return 0;
+    if ((mode ? nrng : nblk) < 2) nthr = 1;   /* (else scratch for every thread of the region) */
+    mem = (char *)convrnn__scratch(actx, sz_u + sz_s + per_thr * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = convrnn__al_base(mem);
+    U = (float *)base;
+    S = (float *)(base + sz_u);
+    c.g = g; c.x = x; c.dy = dy; c.U = U; c.bias = bias; c.y = out; c.C4 = C4; c.CP = CP; c.TH = TH; c.TW = TW;
+    c.NR = NR; c.nbx = nbx; c.zld = zld; c.vx = vx; c.ux = ux; c.mx = mx;
+    if (!mode) {
+        int p;
+        for (p = 0; p < npan; p++) convrnn__pw_pack(&c, w, U, p);
+CONVRNN__OMP_REGION(nthr > 1)
+        {
+            char *scr = base + sz_u + sz_s + per_thr * (size_t)convrnn__tid();
+CONVRNN__OMP_FOR_DYN
+            for (task = 0; task < nblk; task++)
+                convrnn__pw_fwd_task(&c, task, (float *)scr, (float *)(scr + sz_band), (float *)(scr + sz_band + sz_v));
+        }
+    } else {
+        const int nrow = g->n * TH;
+        size_t el;
+        float *dbr = S + (size_t)nrng * ssz;
+        memset(S, 0, (size_t)nrng * (ssz + zld) * sizeof(float));
+CONVRNN__OMP_REGION(nthr > 1)
+        {
+            char *scr = base + sz_u + sz_s + per_thr * (size_t)convrnn__tid();
+            int r, r0, r1, q;
+CONVRNN__OMP_FOR_DYN
+            for (r = 0; r < nrng; r++) {   /* range r: tile rows [r0, r1), blocks in ascending order */
+                convrnn__share(nrow, r, nrng, &r0, &r1);
+                for (q = r0 * nbx; q < r1 * nbx; q++)
+                    convrnn__pw_bwf_task(&c, q, (float *)scr, (float *)(scr + sz_band), (float *)(scr + sz_band + sz_v),
+                                         (ptrdiff_t *)(scr + sz_band + sz_v + sz_m), S + (size_t)r * ssz,
+                                         db ? dbr + (size_t)r * zld : NULL);
+            }
+        }
+        if (db)
+            for (el = 0; el < (size_t)Co; el++) {
+                float s = dbr[el];
+                int r;
+                for (r = 1; r < nrng; r++) s += dbr[(size_t)r * zld + el];
+                db[el] += s;
+            }
+        for (el = 0; el < ssz; el++) {   /* the ranges' partial sums, in range order */
+            int r;
+            for (r = 1; r < nrng; r++) S[el] += S[(size_t)r * ssz + el];
+        }
+        {   /* dW' = A4^T S A4, each (j, l, e) to dw[2j + a][2l + b][c] inside the kernel */
+            const int ci = g->ci, k = g->kh, VL = CONVRNN__VL;
+            int e, cc, a, b2;
+            for (e = 0; e < C4; e++) {
+                const int pa = e / ci / 2, pb = e / ci % 2, ch = e % ci;
+                for (cc = 0; cc < Co; cc += VL) {
+                    const int nn = Co - cc < VL ? Co - cc : VL;
+                    convrnn__vf s4[4][6], m6[6], y[4];
+                    for (b2 = 0; b2 < 6; b2++) {
+                        for (a = 0; a < 6; a++) m6[a] = convrnn__vld(S + ((size_t)(6 * a + b2) * C4 + e) * zld + cc);
+                        convrnn__w4_at(m6, y);
+                        for (a = 0; a < 4; a++) s4[a][b2] = y[a];
+                    }
+                    for (a = 0; a < 4; a++) {
+                        convrnn__w4_at(s4[a], y);
+                        for (b2 = 0; b2 < 4; b2++) {
+                            const int ky = 2 * a + pa, kx = 2 * b2 + pb;
+                            float *o = out + (((size_t)ky * k + kx) * ci + ch) * Co + cc;
+                            if (ky < k && kx < k) convrnn__vstn(o, convrnn__vadd(convrnn__vldn(o, nn), y[b2]), nn);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
 /* Weight gradient of a 3x3 stride-1 convolution with Winograd F(2x2, 3x3): with V_t = B^T d_t B
    (4x4 input patch of tile t, as the forward) and Z_t = A dY_t A^T (its 2x2 output gradient),
        dw += G^T ( sum over tiles t of Z_t (.) V_t ) G,
@@ -5743,6 +6081,7 @@ static void convrnn__conv_fwd_any(convrnn_tape *t, const convrnn__geom *g, const
     if (CONVRNN__VEC(t) && convrnn__wino_ok(g) && convrnn__sconv_wino(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->co <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_dot(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && g->co <= CONVRNN__PL_MAXD && g->s == 1 && convrnn__sconv_plane(t->alloc_ctx, g, 0, x, w, b, y)) return;
+    if (CONVRNN__VEC(t) && convrnn__sconv_pw(t->alloc_ctx, g, 0, x, w, b, NULL, y, NULL)) return;
     if (CONVRNN__VEC(t) && g->ci >= CONVRNN__CLS_MIN_C && convrnn__sconv_cls(t->alloc_ctx, g, 0, x, w, b, y)) return;
     if (CONVRNN__VEC(t) && convrnn__sconv_ind(t->alloc_ctx, g, 0, x, w, b, y)) return;
 #endif
@@ -5778,6 +6117,7 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
     if (CONVRNN__VEC(t)) {
         if (dw && convrnn__wino4_ok(g, 1) && convrnn__sconv_bwf_wino4(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
+        if (dw && convrnn__sconv_pw(t->alloc_ctx, g, 1, x, NULL, NULL, dy, dw, db)) dw = db = NULL;
         if (dw && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
     }

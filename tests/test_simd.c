@@ -8,10 +8,12 @@
      reductions (conv, dense, pooling, norms, cells): atol 2e-6, rtol 1e-4
      elementwise ops with transcendental functions:   atol 1e-6, rtol 1e-5
      convolutions that run Winograd F(4x4, 3x3) (3x3 stride 1, 32+ channels on both sides; unless
-     built with CONVRNN_NO_WINO4), and the cells made of them:   atol 3e-5, rtol 1e-4
+     built with CONVRNN_NO_WINO4), and the cells made of them, and those that run the polyphase
+     F(3x3, 4x4) (7x7 or 8x8 stride 2, at most 4 input channels, 16+ outputs; unless built with
+     CONVRNN_NO_WINO_PHASE):   atol 3e-5, rtol 1e-4
    (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh; F(4x4,
    3x3) scales the rounding of its 36 products by its transforms' constants, up to 8 and 5:
-   test_wino4_accuracy measures it against a double-precision reference). Then
+   test_wino4_accuracy and test_pw_accuracy measure it against double-precision references). Then
    the SIMD path is run with 1 and 2 OpenMP threads and must agree bitwise. In builds without a SIMD
    path (no -mavx2 -mfma / -mavx512f / NEON, or CONVRNN_USE_DOUBLE) both runs use the reference
    kernels and the comparisons hold trivially; built with -DCONVRNN_TEST_REQUIRE_SIMD (CI's SIMD
@@ -34,6 +36,13 @@ static int runs_w4(int k, int s, int ci, int co) { (void)k; (void)s; (void)ci; (
 static int runs_w4(int k, int s, int ci, int co) { return k == 3 && s == 1 && ci >= 32 && co >= 32; }
 #endif
 #define RTOL_EW 1e-5
+/* a 7x7 or 8x8 stride-2 convolution from at most 4 channels to 16+ that runs the polyphase
+   Winograd F(3x3, 4x4) in SIMD builds (forward and weight gradient): the F(4x4,3x3) tolerance */
+#ifdef CONVRNN_NO_WINO_PHASE
+static int runs_pw(int k, int s, int ci, int co) { (void)k; (void)s; (void)ci; (void)co; return 0; }
+#else
+static int runs_pw(int k, int s, int ci, int co) { return (k == 7 || k == 8) && s == 2 && ci <= 4 && co >= 16; }
+#endif
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -325,12 +334,23 @@ static void test_conv(void) {
         { 2, 6, 6, 160, 48, 3, 1, 1, 1, 1 },
         { 17, 7, 7, 32, 256, 3, 1, 0, 1, 1 },   /* 64 + 4 tiles: blocks of 34 on 2 threads, 64 and 4 on one */
         { 70, 7, 7, 32, 33, 3, 1, 0, 1, 1 },    /* weight gradient in groups of 64 and 6 samples (256 tiles) */
+        /* 7x7 and 8x8 stride 2 from at most 4 channels with 16+ outputs run the polyphase Winograd
+           F(3x3, 4x4) (forward and weight gradient): 1-4 channels, VALID, odd sizes (partial tiles),
+           two column panels with a tail, two blocks of tiles in a row (125 output columns), 16
+           ranges of tile rows (4 samples x 7), threads */
+        { 2, 17, 19, 1, 16, 7, 2, 0, 1, 1 },
+        { 2, 18, 16, 2, 33, 8, 2, 0, 1, 1 },
+        { 1, 21, 23, 4, 70, 8, 2, 1, 1, 2 },
+        { 3, 16, 15, 3, 40, 7, 2, 1, 0, 1 },
+        { 1, 9, 250, 3, 17, 7, 2, 0, 1, 2 },
+        { 4, 40, 40, 3, 64, 7, 2, 0, 1, 2 },
+        { 1, 7, 7, 3, 16, 7, 2, 0, 1, 0 },      /* one tile (a 4x4 output) */
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         const int *q = cs[i];
         char *name = (char *)malloc(96);
-        op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4]) ? ATOL_W4 : ATOL_RED, RTOL_RED);
+        op_case c = mk(name, b_conv, runs_w4(q[5], q[6], q[3], q[4]) || runs_pw(q[5], q[6], q[3], q[4]) ? ATOL_W4 : ATOL_RED, RTOL_RED);
         snprintf(name, 96, "conv2d n%d %dx%d %d->%d k%d s%d %s%s", q[0], q[1], q[2], q[3], q[4], q[5], q[6],
                  q[7] ? "valid" : "same", q[8] ? " bias" : "");
         add_in(&c, IN4(q[0], q[1], q[2], q[3]), 1.0, 1);
@@ -722,6 +742,76 @@ static void test_wino4_accuracy(void) {
 #endif
 }
 
+/* The polyphase Winograd F(3x3, 4x4) (7x7 stride-2 convolutions from at most 4 channels) against
+   a double-precision direct convolution on BaseNet's conv1 (3 -> 64) at 64x64, 2 samples: the
+   output, the weight gradient and the bias gradient each within ATOL_W4 x max|exact| (measured on
+   AVX-512: 1.9e-6, 2.5e-6, 1.1e-7; the direct float kernels on the same data: 5.6e-7, 3.9e-7,
+   2.7e-7) */
+static void test_pw_accuracy(void) {
+#if defined(CONVRNN__SIMD) && !defined(CONVRNN_NO_WINO_PHASE)
+    const int n = 2, h = 64, ci = 3, co = 64, k = 7, oh = 32;
+    const size_t nx = (size_t)n * h * h * ci, nw = (size_t)k * k * ci * co, ny = (size_t)n * oh * oh * co;
+    float *x = (float *)malloc(nx * sizeof(float)), *w = (float *)malloc(nw * sizeof(float));
+    float *dy = (float *)malloc(ny * sizeof(float)), *y = (float *)malloc(ny * sizeof(float));
+    float *dw = (float *)calloc(nw, sizeof(float)), *db = (float *)calloc((size_t)co, sizeof(float));
+    float *bias = (float *)malloc((size_t)co * sizeof(float));
+    double *ye = (double *)calloc(ny, sizeof(double)), *dwe = (double *)calloc(nw, sizeof(double));
+    double *dbe = (double *)calloc((size_t)co, sizeof(double));
+    const float *got[3];
+    const double *ex[3];
+    const size_t cnt[3] = { ny, nw, (size_t)co };
+    static const char *what[3] = { "output", "weight gradient", "bias gradient" };
+    convrnn_tape t;
+    convrnn__geom g;
+    convrnn_rng rng;
+    size_t i;
+    int m, b, oy, ox, ky, kx, c, o;
+    convrnn_rng_seed(&rng, 5);
+    for (i = 0; i < nx; i++) x[i] = (float)convrnn_rng_normal(&rng);
+    for (i = 0; i < nw; i++) w[i] = (float)(convrnn_rng_normal(&rng) / 12.0);
+    for (i = 0; i < ny; i++) dy[i] = (float)convrnn_rng_normal(&rng);
+    for (i = 0; i < (size_t)co; i++) bias[i] = (float)convrnn_rng_normal(&rng);
+    memset(&g, 0, sizeof g);
+    g.n = n; g.h = g.w = h; g.oh = g.ow = oh; g.ci = ci; g.co = co; g.kh = g.kw = k; g.s = 2;
+    g.pt = g.pl = 2;   /* SAME: pad_total = 31 * 2 + 7 - 64 = 5 */
+    CHECK(convrnn__pw_ok(&g));
+    convrnn_tape_init(&t, 1);
+    convrnn__conv_fwd_any(&t, &g, x, w, bias, y);
+    convrnn__conv_bwd_any(&t, &g, x, w, dy, NULL, dw, db);
+    convrnn_tape_free(&t);
+    for (i = 0; i < ny; i++) ye[i] = bias[i % co];
+    for (b = 0; b < n; b++)   /* the exact sums, in double */
+        for (oy = 0; oy < oh; oy++)
+            for (ox = 0; ox < oh; ox++) {
+                const size_t po = ((size_t)b * oh + oy) * oh + ox;
+                for (o = 0; o < co; o++) dbe[o] += dy[po * co + o];
+                for (ky = 0; ky < k; ky++)
+                    for (kx = 0; kx < k; kx++) {
+                        const int iy = 2 * oy - 2 + ky, ix = 2 * ox - 2 + kx;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= h) continue;
+                        for (c = 0; c < ci; c++) {
+                            const float *wr = w + ((size_t)(ky * k + kx) * ci + c) * co;
+                            const double xv = x[(((size_t)b * h + iy) * h + ix) * ci + c];
+                            for (o = 0; o < co; o++) {
+                                ye[po * co + o] += xv * wr[o];
+                                dwe[((size_t)(ky * k + kx) * ci + c) * co + o] += xv * dy[po * co + o];
+                            }
+                        }
+                    }
+            }
+    got[0] = y; got[1] = dw; got[2] = db;
+    ex[0] = ye; ex[1] = dwe; ex[2] = dbe;
+    for (m = 0; m < 3; m++) {
+        double mx = 0, e = 0;
+        for (i = 0; i < cnt[m]; i++) if (fabs(ex[m][i]) > mx) mx = fabs(ex[m][i]);
+        for (i = 0; i < cnt[m]; i++) if (fabs(got[m][i] - ex[m][i]) > e) e = fabs(got[m][i] - ex[m][i]);
+        printf("simd: polyphase Winograd F(3x3,4x4) 64x64 3->64 7x7/2 %s: max error %.2g x max|exact|\n", what[m], e / mx);
+        CHECKF(mx > 0 && e <= ATOL_W4 * mx, "polyphase Winograd %s: error %.3g x max|exact| (bound %g)", what[m], e / mx, ATOL_W4);
+    }
+    free(x); free(w); free(dy); free(y); free(dw); free(db); free(bias); free(ye); free(dwe); free(dbe);
+#endif
+}
+
 /* Max pooling with many ties and some NaNs: the SIMD kernels (2x2 windows take a pairwise tree)
    must pick the same winner as the scalar left-to-right scan: NaN in the same places, the same
    values, and the input gradient routed to the same elements (bitwise). */
@@ -793,6 +883,7 @@ int main(void) {
     test_pool_ties();
     test_cells();
     test_wino4_accuracy();
+    test_pw_accuracy();
     printf("simd: largest error/tolerance ratio %.3g\n", g_worst);
     return TEST_END("simd");
 }
