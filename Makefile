@@ -48,7 +48,7 @@ test-cxx: | $(BUILD)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -I. -fsyntax-only tests/compile_check.c
 	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_STATIC -I. -c tests/compile_check.c -o $(BUILD)/cc_static.o
 	$(CC) -std=c99 -Wall -Wextra -Werror -DCONVRNN_USE_DOUBLE -I. -c tests/compile_check.c -o $(BUILD)/cc_double.o
-	$(CC) -std=c99 -Wall -Wextra -Werror -mavx2 -mfma -DCONVRNN_NO_WINO4 -DCONVRNN_NO_WINO_PHASE -I. -c tests/compile_check.c -o $(BUILD)/cc_nowino4.o
+	$(CC) -std=c99 -Wall -Wextra -Werror -mavx2 -mfma -DCONVRNN_NO_WINO4 -DCONVRNN_NO_WINO_PHASE -DCONVRNN_NO_WINO2 -I. -c tests/compile_check.c -o $(BUILD)/cc_nowino4.o
 
 native:
 	$(MAKE) all test ARCH="-march=native" BUILD=build-native
@@ -56,13 +56,13 @@ native:
 # CI: only the float test programs that run the SIMD kernels, on this machine's widest path, and
 # test_simd once more without Winograd F(4x4,3x3) (its 3x3 layers of 196+ pixels on F(2x2,3x3))
 # and without the polyphase F(3x3,4x4) (7x7 / 8x8 stride-2 layers from 1-4 channels on the direct
-# kernels)
+# kernels) and F(3x3,2x2) (2x2 layers with 64+ channels, readouts, on the direct kernels)
 SIMD_TESTS := test_simd test_train test_core test_fixtures test_graph_fixture test_simd_nowino4
 native-simd:
 	$(MAKE) test ARCH="-march=native -DCONVRNN_TEST_REQUIRE_SIMD" BUILD=build-native TESTS="$(patsubst %,build-native/%,$(SIMD_TESTS))"
 
 $(BUILD)/test_simd_nowino4: tests/test_simd.c tests/test.h $(HDR) | $(BUILD)
-	$(CC) $(ALLFLAGS) -DCONVRNN_NO_WINO4 -DCONVRNN_NO_WINO_PHASE -o $@ $< $(LDLIBS)
+	$(CC) $(ALLFLAGS) -DCONVRNN_NO_WINO4 -DCONVRNN_NO_WINO_PHASE -DCONVRNN_NO_WINO2 -o $@ $< $(LDLIBS)
 
 demo: $(BUILD)/convrnn
 	sh examples/demo.sh $(BUILD)/convrnn

@@ -11,7 +11,8 @@
      built with CONVRNN_NO_WINO4), and the cells made of them, and those that run the polyphase
      F(3x3, 4x4) (7x7 or 8x8 stride 2, at most 4 input channels, 16+ outputs; unless built with
      CONVRNN_NO_WINO_PHASE):   atol 3e-5, rtol 1e-4
-   (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh; F(4x4,
+   (float accumulation in a different order, FMA contraction, and 1-3 ulp vector exp/tanh; the
+   Winograd F(3x3, 2x2) of 2x2 layers (constants 0, +-1 and 1/2) keeps the first tolerance; F(4x4,
    3x3) scales the rounding of its 36 products by its transforms' constants, up to 8 and 5:
    test_wino4_accuracy and test_pw_accuracy measure it against double-precision references). Then
    the SIMD path is run with 1 and 2 OpenMP threads and must agree bitwise. In builds without a SIMD
@@ -345,6 +346,14 @@ static void test_conv(void) {
         { 1, 9, 250, 3, 17, 7, 2, 0, 1, 2 },
         { 4, 40, 40, 3, 64, 7, 2, 0, 1, 2 },
         { 1, 7, 7, 3, 16, 7, 2, 0, 1, 0 },      /* one tile (a 4x4 output) */
+        /* 2x2 stride 1 with 64+ channels on both sides and few tiles run Winograd F(3x3, 2x2)
+           (forward and input gradient; the readouts above too): partial tiles (SAME, odd sizes),
+           patches sharing rows and columns in the input gradient, several blocks of source
+           channels with a tail, column panels with a tail, threads */
+        { 2, 8, 8, 64, 64, 2, 1, 0, 1, 1 },
+        { 3, 5, 7, 70, 130, 2, 1, 1, 1, 2 },
+        { 2, 4, 4, 200, 65, 2, 1, 1, 0, 1 },
+        { 1, 13, 10, 64, 96, 2, 1, 0, 1, 1 },
     };
     size_t i;
     for (i = 0; i < sizeof cs / sizeof cs[0]; i++) {
