@@ -1811,7 +1811,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
                           thread);
      Winograd F(3x3,2x2)  2x2 stride 1 with 64+ channels on both sides and at most 4 MB of
                           transformed tiles (a readout; BaseNet's imnetds: one 3x3 tile per
-                          sample), forward and input gradient: 2.25x fewer products; every tile
+                          sample), forward and input gradient (weight gradient: below): 2.25x
+                          fewer products; every tile
                           transformed first, then a task per destination panel transforms the
                           panel's weights block by block of 64 source channels (the rows of w ahead
                           prefetched: each is on another page) and runs the 16 GEMMs (see
@@ -1871,6 +1872,8 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    where the direct kernels are 5.6e-7 and 3.9e-7 (tests/test_simd.c checks 3e-5); build with
    CONVRNN_NO_WINO_PHASE for the direct kernels.
    bwd-filter: the polyphase Winograd above (its layers; db summed from the same reads of dy);
+   Winograd F(2x2,3x3)'s weight-gradient form for the F(3x3,2x2) layers (convrnn__sconv_bwf_w32:
+   imnetds 3.9 -> 3.1 ms on one thread, 2.0 -> 1.8 ms on two);
    Winograd (F(4x4,3x3) on the maps under 196 pixels; F(2x2,3x3) on larger ones and,
    when F(4x4,3x3) is off, on small maps with many channels; x and dy read in place), or offsets
    into a zero-padded copy of x with dy read in place: tiles of MRP rows (tap, ci) x NVP vectors
@@ -4383,6 +4386,13 @@ CONVRNN__FINL void convrnn__w32_a(const convrnn__vf *y, convrnn__vf *z) {   /* z
     z[2] = convrnn__vsub(s, y[1]);
     z[3] = y[2];
 }
+CONVRNN__FINL void convrnn__w32_g3(const convrnn__vf *y, convrnn__vf *z) {   /* z = G3 y (3 -> 4; weight gradient) */
+    const convrnn__vf h = convrnn__vset1(0.5f), s = convrnn__vadd(y[0], y[2]);
+    z[0] = y[0];
+    z[1] = convrnn__vmul(h, convrnn__vadd(s, y[1]));
+    z[2] = convrnn__vmul(h, convrnn__vsub(s, y[1]));
+    z[3] = y[2];
+}
 CONVRNN__FINL void convrnn__w32_g(const convrnn__vf *g, convrnn__vf *u) {   /* u = G g (2 -> 4) */
     const convrnn__vf h = convrnn__vset1(0.5f);
     u[0] = g[0];
@@ -4397,14 +4407,15 @@ typedef struct {
     int bwd, Cs, Cd, CsV, TH, TW, T;
     size_t vx, ux, mx;
 } convrnn__w32p;
-/* Tile q's transform into V[xi * vx + q * CsV + c]: forward V = B^T d B of the 4x4 patch of x,
-   backward Z = A dY A^T of the 3x3 tile of dy (zeros off the map) */
-static void convrnn__w32_tile(const convrnn__w32p *c, const float *src, int q, float *V) {
+/* Tile q's transform into V[xi * vx + q * ld + c] (kind 0: V = B^T d B of the 4x4 patch of x;
+   1: Z = A dY A^T of the 3x3 tile of dy, zeros off the map; 2: G3 dY G3^T, for the weight
+   gradient); Cs channels */
+static void convrnn__w32_tile(const convrnn__w32p *c, int kind, const float *src, int Cs, int q, float *V, size_t vx, int ld) {
     const convrnn__geom *g = c->g;
-    const int Cs = c->Cs, n = q / (c->TH * c->TW), ty = (q / c->TW) % c->TH, tx = q % c->TW;
-    const int np = c->bwd ? 3 : 4;
-    const int SH = c->bwd ? g->oh : g->h, SW = c->bwd ? g->ow : g->w;
-    const int y0 = c->bwd ? 3 * ty : 3 * ty - g->pt, x0 = c->bwd ? 3 * tx : 3 * tx - g->pl;
+    const int n = q / (c->TH * c->TW), ty = (q / c->TW) % c->TH, tx = q % c->TW;
+    const int np = kind ? 3 : 4;
+    const int SH = kind ? g->oh : g->h, SW = kind ? g->ow : g->w;
+    const int y0 = kind ? 3 * ty : 3 * ty - g->pt, x0 = kind ? 3 * tx : 3 * tx - g->pl;
     int cc, a, b2;
     for (cc = 0; cc < Cs; cc += CONVRNN__VL) {
         const int nn = Cs - cc < CONVRNN__VL ? Cs - cc : CONVRNN__VL;
@@ -4418,14 +4429,16 @@ static void convrnn__w32_tile(const convrnn__w32p *c, const float *src, int q, f
             }
         for (b2 = 0; b2 < np; b2++) {   /* columns */
             for (a = 0; a < np; a++) col[a] = d[a][b2];
-            if (c->bwd) convrnn__w32_a(col, r);
+            if (kind == 1) convrnn__w32_a(col, r);
+            else if (kind == 2) convrnn__w32_g3(col, r);
             else convrnn__w32_bt(col, r);
             for (a = 0; a < 4; a++) t4[a][b2] = r[a];
         }
         for (a = 0; a < 4; a++) {   /* rows */
-            if (c->bwd) convrnn__w32_a(t4[a], r);
+            if (kind == 1) convrnn__w32_a(t4[a], r);
+            else if (kind == 2) convrnn__w32_g3(t4[a], r);
             else convrnn__w32_bt(t4[a], r);
-            for (b2 = 0; b2 < 4; b2++) convrnn__vst(V + (size_t)(4 * a + b2) * c->vx + (size_t)q * c->CsV + cc, r[b2]);
+            for (b2 = 0; b2 < 4; b2++) convrnn__vst(V + (size_t)(4 * a + b2) * vx + (size_t)q * ld + cc, r[b2]);
         }
     }
 }
@@ -4551,10 +4564,123 @@ CONVRNN__OMP_REGION(nthr > 1)
     {
         char *scr = base + sz_v + per_thr * (size_t)convrnn__tid();
 CONVRNN__OMP_FOR_STATIC
-        for (task = 0; task < T; task++) convrnn__w32_tile(&c, src, task, V);
+        for (task = 0; task < T; task++) convrnn__w32_tile(&c, bwd, src, Cs, task, V, vx, CsV);
 CONVRNN__OMP_FOR_DYN
         for (task = 0; task < npan; task++)
             convrnn__w32_panel(&c, task, (float *)scr, (float *)(scr + sz_u + sz_m), (float *)(scr + sz_u));
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Weight gradient of the same layers: per tile, dW_t = F(2x2, 3x3) of the 4x4 patch d of x and the
+   3x3 tile of dy (the same four points, so the same B^T as the forward):
+       dw += A2^T [ sum over tiles of (G3 dY G3^T) (.) (B^T d B) ] A2,
+       G3 = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],  A2^T = [1 1 1 0; 0 1 -1 1],
+   16 products per tile and channel pair where the direct sum takes 36. Every tile of x (V) and of
+   dy (Z) is transformed first; a task owns 2 vectors of output channels and runs, tile of 6
+   input channels by tile, the 16 sums over the tiles (K = tiles, few) in registers, each folded
+   at once into the 4 taps' sums (A2^T has 0 and +-1 only; in L1), which are added to dw. Each element of dw is one
+   task's, summed in a fixed order. db is left to the caller. */
+static const signed char convrnn__w32_fold[2][4] = { { 1, 1, 1, 0 }, { 0, 1, -1, 1 } };   /* A2^T */
+CONVRNN__FINL void convrnn__w32_bwf_g(const int MR, int T, const float *V, size_t vx, int CsV, const float *Z, size_t zx, int ldz,
+                                      float *dw, size_t tst, int Co, int nl) {
+    /* 12 sums in registers (6 rows x 2 vectors: enough chains to cover the FMA latency with K = tiles
+       small); the taps' sums in a block of L1 */
+    float tpb[4 * 6 * 2 * CONVRNN__VL];
+    convrnn__vf acc[6][2];
+    int xi, t, i, v, tap;
+    for (i = 0; i < 4 * 6 * 2 * CONVRNN__VL; i += CONVRNN__VL) convrnn__vst(tpb + i, convrnn__vzero());
+    for (xi = 0; xi < 16; xi++) {
+        const float *vr = V + (size_t)xi * vx, *zr = Z + (size_t)xi * zx;
+        for (i = 0; i < MR; i++) acc[i][0] = acc[i][1] = convrnn__vzero();
+        for (t = 0; t < T; t++) {
+            const convrnn__vf z0 = convrnn__vld(zr + (size_t)t * ldz), z1 = convrnn__vld(zr + (size_t)t * ldz + CONVRNN__VL);
+            for (i = 0; i < MR; i++) {
+                const convrnn__vf a = convrnn__vset1(vr[(size_t)t * CsV + i]);
+                acc[i][0] = convrnn__vfma(a, z0, acc[i][0]);
+                acc[i][1] = convrnn__vfma(a, z1, acc[i][1]);
+            }
+        }
+        for (tap = 0; tap < 4; tap++) {   /* tap (ky, kx) gets A2^T[ky][p] A2^T[kx][q] of position (p, q) */
+            const int cf = convrnn__w32_fold[tap / 2][xi / 4] * convrnn__w32_fold[tap % 2][xi % 4];
+            float *tb = tpb + (size_t)tap * 12 * CONVRNN__VL;
+            if (cf == 0) continue;
+            for (i = 0; i < MR; i++)
+                for (v = 0; v < 2; v++) {
+                    float *o = tb + (2 * i + v) * CONVRNN__VL;
+                    convrnn__vst(o, cf > 0 ? convrnn__vadd(convrnn__vld(o), acc[i][v]) : convrnn__vsub(convrnn__vld(o), acc[i][v]));
+                }
+        }
+    }
+    for (tap = 0; tap < 4; tap++)
+        for (i = 0; i < MR; i++)
+            for (v = 0; v < 2; v++) {
+                const int nn = nl - v * CONVRNN__VL;
+                const convrnn__vf s = convrnn__vld(tpb + ((size_t)tap * 12 + 2 * i + v) * CONVRNN__VL);
+                float *o = dw + (size_t)tap * tst + (size_t)i * Co + v * CONVRNN__VL;
+                if (nn >= CONVRNN__VL) convrnn__vst(o, convrnn__vadd(convrnn__vld(o), s));
+                else if (nn > 0) convrnn__vstn(o, convrnn__vadd(convrnn__vldn(o, nn), s), nn);
+            }
+}
+static int convrnn__sconv_bwf_w32(void *actx, const convrnn__geom *g, const float *x, const float *dy, float *dw) {
+    const int Ci = g->ci, Co = g->co, CiV = convrnn__ldv(Ci), CoZ = convrnn__ldv(Co), NB = 2 * CONVRNN__VL;
+    const int TH = (g->oh + 2) / 3, TW = (g->ow + 2) / 3, T = g->n * TH * TW, nblk = (Co + NB - 1) / NB;
+    const double flops = 16.0 * T * Ci * Co;
+    const size_t vx = convrnn__w4_str((size_t)T * CiV), zx = convrnn__w4_str((size_t)T * CoZ);
+    const size_t sz_v = convrnn__al((size_t)16 * vx * sizeof(float));
+    const size_t sz_z = convrnn__al(((size_t)16 * zx + 2 * CONVRNN__VL) * sizeof(float));   /* (the last row's second vector) */
+    const int nb6 = (Ci + 5) / 6;
+    const size_t sz_v6 = convrnn__al((size_t)nb6 * 16 * T * 6 * sizeof(float));
+    const int nthr = flops <= CONVRNN__PAR_FLOPS || nblk < 2 ? 1 : convrnn__nthreads();
+    char *mem, *base;
+    float *V, *Z;
+    convrnn__w32p c;
+    int task;
+    (void)nthr;   /* (read by the parallel region only) */
+    if (!convrnn__w32_ok(g)) return 0;
+    float *V6;
+    mem = (char *)convrnn__scratch(actx, sz_v + sz_z + sz_v6 + 64);
+    if (!mem) return 0;
+    base = convrnn__al_base(mem);
+    V = (float *)base;
+    Z = (float *)(base + sz_v);
+    V6 = (float *)(base + sz_v + sz_z);
+    memset(&c, 0, sizeof c);
+    c.g = g; c.TH = TH; c.TW = TW; c.T = T;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+CONVRNN__OMP_FOR_STATIC
+        for (task = 0; task < 2 * T; task++) {
+            if (task < T) convrnn__w32_tile(&c, 0, x, Ci, task, V, vx, CiV);
+            else convrnn__w32_tile(&c, 2, dy, Co, task - T, Z, zx, CoZ);
+        }
+CONVRNN__OMP_FOR_STATIC
+        for (task = 0; task < nb6; task++) {   /* V6[block of 6 channels][xi][t][6]: read in order below */
+            int xi, t, i;
+            for (xi = 0; xi < 16; xi++)
+                for (t = 0; t < T; t++)
+                    for (i = 0; i < 6; i++)
+                        V6[(((size_t)task * 16 + xi) * T + t) * 6 + i] = 6 * task + i < Ci ? V[(size_t)xi * vx + (size_t)t * CiV + 6 * task + i] : 0.0f;
+        }
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < nblk; task++) {   /* output channels [co0, co0 + nl), tiles of 3 input channels */
+            const int co0 = task * NB, nl = Co - co0 < NB ? Co - co0 : NB;
+            const size_t tst = (size_t)Ci * Co;
+            int c0;
+            for (c0 = 0; c0 < Ci; c0 += 6) {
+                float *o = dw + (size_t)c0 * Co + co0;
+                const float *vb = V6 + (size_t)(c0 / 6) * 16 * T * 6, *zb = Z + co0;
+                switch (Ci - c0 < 6 ? Ci - c0 : 6) {
+                case 6: convrnn__w32_bwf_g(6, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                case 5: convrnn__w32_bwf_g(5, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                case 4: convrnn__w32_bwf_g(4, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                case 3: convrnn__w32_bwf_g(3, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                case 2: convrnn__w32_bwf_g(2, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                default: convrnn__w32_bwf_g(1, T, vb, (size_t)T * 6, 6, zb, zx, CoZ, o, tst, Co, nl); break;
+                }
+            }
+        }
     }
     convrnn_free(actx, mem);
     return 1;
@@ -6366,6 +6492,7 @@ static void convrnn__conv_bwd_dw(convrnn_tape *t, const convrnn__geom *g, const 
         if (dw && convrnn__wino4_ok(g, 1) && convrnn__sconv_bwf_wino4(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__wino_bwf_ok(g) && convrnn__sconv_bwf_wino(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_pw(t->alloc_ctx, g, 1, x, NULL, NULL, dy, dw, db)) dw = db = NULL;
+        if (dw && convrnn__sconv_bwf_w32(t->alloc_ctx, g, x, dy, dw)) dw = NULL;
         if (dw && convrnn__sconv_bwf_pad(t->alloc_ctx, g, x, dy, dw, db)) dw = db = NULL;
         if (db) { convrnn__sbias_bwd(dy, (size_t)g->n * g->oh * g->ow, g->co, db); db = NULL; }
     }
