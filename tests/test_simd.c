@@ -685,6 +685,32 @@ static void test_cells(void) {
     cell_case("rgc shallow 7x7x32 (threads)", &c, 7, 32, 32, 0, 1);
 }
 
+/* x[0..n) = scale x standard normal draws */
+static void fill_normal(convrnn_rng *rng, float *x, size_t n, double scale) {
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = (float)(convrnn_rng_normal(rng) * scale);
+}
+/* seeds rng, then x, w (scaled by ws) and dy from it, in that order */
+static void fill_xwd(convrnn_rng *rng, uint64_t seed, float *x, size_t nx, float *w, size_t nw, double ws, float *dy, size_t ny) {
+    convrnn_rng_seed(rng, seed);
+    fill_normal(rng, x, nx, 1.0);
+    fill_normal(rng, w, nw, ws);
+    fill_normal(rng, dy, ny, 1.0);
+}
+/* each of the k results got[j] (cnt[j] values) within bound x max|exact| of ex[j]; prints the errors */
+static void check_exact(const char *label, int k, const float *const *got, const double *const *ex, const size_t *cnt,
+                        const char *const *what, double bound) {
+    int j;
+    size_t i;
+    for (j = 0; j < k; j++) {
+        double m = 0, e = 0;
+        for (i = 0; i < cnt[j]; i++) if (fabs(ex[j][i]) > m) m = fabs(ex[j][i]);
+        for (i = 0; i < cnt[j]; i++) if (fabs(got[j][i] - ex[j][i]) > e) e = fabs(got[j][i] - ex[j][i]);
+        printf("simd: %s %s: max error %.2g x max|exact|\n", label, what[j], e / m);
+        CHECKF(m > 0 && e <= bound * m, "%s %s: error %.3g x max|exact| (bound %g)", label, what[j], e / m, bound);
+    }
+}
+
 /* Winograd F(4x4, 3x3) against a double-precision direct convolution, on BaseNet's conv5 layer
    (7x7, 256 -> 512; 2 samples): the output, the input gradient and the weight gradient each within
    ATOL_W4 x max|exact| (measured on AVX-512, 16 samples: 1.1e-5, 1.3e-5, 3e-6; the direct float
@@ -698,19 +724,11 @@ static void test_wino4_accuracy(void) {
     float *dx = (float *)calloc(nx, sizeof(float)), *dw = (float *)calloc(nw, sizeof(float));
     double *ye = (double *)calloc(ny, sizeof(double)), *dxe = (double *)calloc(nx, sizeof(double));
     double *dwe = (double *)calloc(nw, sizeof(double));
-    const float *got[3];
-    const double *ex[3];
-    const size_t cnt[3] = { ny, nx, nw };
-    static const char *what[3] = { "output", "input gradient", "weight gradient" };
     convrnn_tape t;
     convrnn__geom g;
     convrnn_rng rng;
-    size_t i;
-    int k, b, oy, ox, ky, kx, c, o;
-    convrnn_rng_seed(&rng, 4);
-    for (i = 0; i < nx; i++) x[i] = (float)convrnn_rng_normal(&rng);
-    for (i = 0; i < nw; i++) w[i] = (float)(convrnn_rng_normal(&rng) / 48.0);
-    for (i = 0; i < ny; i++) dy[i] = (float)convrnn_rng_normal(&rng);
+    int b, oy, ox, ky, kx, c, o;
+    fill_xwd(&rng, 4, x, nx, w, nw, 1.0 / 48.0, dy, ny);
     memset(&g, 0, sizeof g);
     g.n = n; g.h = g.w = g.oh = g.ow = h; g.ci = ci; g.co = co; g.kh = g.kw = 3; g.s = 1; g.pt = g.pl = 1;
     CHECK(convrnn__wino4_ok(&g, 1));
@@ -738,14 +756,12 @@ static void test_wino4_accuracy(void) {
                             dxe[px * ci + c] += acc;
                         }
                     }
-    got[0] = y; got[1] = dx; got[2] = dw;
-    ex[0] = ye; ex[1] = dxe; ex[2] = dwe;
-    for (k = 0; k < 3; k++) {
-        double m = 0, e = 0;
-        for (i = 0; i < cnt[k]; i++) if (fabs(ex[k][i]) > m) m = fabs(ex[k][i]);
-        for (i = 0; i < cnt[k]; i++) if (fabs(got[k][i] - ex[k][i]) > e) e = fabs(got[k][i] - ex[k][i]);
-        printf("simd: Winograd F(4x4,3x3) 7x7 256->512 %s: max error %.2g x max|exact|\n", what[k], e / m);
-        CHECKF(m > 0 && e <= ATOL_W4 * m, "Winograd F(4x4,3x3) %s: error %.3g x max|exact| (bound %g)", what[k], e / m, ATOL_W4);
+    {
+        const float *got[3] = { y, dx, dw };
+        const double *ex[3] = { ye, dxe, dwe };
+        const size_t cnt[3] = { ny, nx, nw };
+        static const char *const what[3] = { "output", "input gradient", "weight gradient" };
+        check_exact("Winograd F(4x4,3x3) 7x7 256->512", 3, got, ex, cnt, what, ATOL_W4);
     }
     free(x); free(w); free(dy); free(y); free(dx); free(dw); free(ye); free(dxe); free(dwe);
 #endif
@@ -766,20 +782,13 @@ static void test_pw_accuracy(void) {
     float *bias = (float *)malloc((size_t)co * sizeof(float));
     double *ye = (double *)calloc(ny, sizeof(double)), *dwe = (double *)calloc(nw, sizeof(double));
     double *dbe = (double *)calloc((size_t)co, sizeof(double));
-    const float *got[3];
-    const double *ex[3];
-    const size_t cnt[3] = { ny, nw, (size_t)co };
-    static const char *what[3] = { "output", "weight gradient", "bias gradient" };
     convrnn_tape t;
     convrnn__geom g;
     convrnn_rng rng;
     size_t i;
-    int m, b, oy, ox, ky, kx, c, o;
-    convrnn_rng_seed(&rng, 5);
-    for (i = 0; i < nx; i++) x[i] = (float)convrnn_rng_normal(&rng);
-    for (i = 0; i < nw; i++) w[i] = (float)(convrnn_rng_normal(&rng) / 12.0);
-    for (i = 0; i < ny; i++) dy[i] = (float)convrnn_rng_normal(&rng);
-    for (i = 0; i < (size_t)co; i++) bias[i] = (float)convrnn_rng_normal(&rng);
+    int b, oy, ox, ky, kx, c, o;
+    fill_xwd(&rng, 5, x, nx, w, nw, 1.0 / 12.0, dy, ny);
+    fill_normal(&rng, bias, (size_t)co, 1.0);
     memset(&g, 0, sizeof g);
     g.n = n; g.h = g.w = h; g.oh = g.ow = oh; g.ci = ci; g.co = co; g.kh = g.kw = k; g.s = 2;
     g.pt = g.pl = 2;   /* SAME: pad_total = 31 * 2 + 7 - 64 = 5 */
@@ -808,14 +817,12 @@ static void test_pw_accuracy(void) {
                         }
                     }
             }
-    got[0] = y; got[1] = dw; got[2] = db;
-    ex[0] = ye; ex[1] = dwe; ex[2] = dbe;
-    for (m = 0; m < 3; m++) {
-        double mx = 0, e = 0;
-        for (i = 0; i < cnt[m]; i++) if (fabs(ex[m][i]) > mx) mx = fabs(ex[m][i]);
-        for (i = 0; i < cnt[m]; i++) if (fabs(got[m][i] - ex[m][i]) > e) e = fabs(got[m][i] - ex[m][i]);
-        printf("simd: polyphase Winograd F(3x3,4x4) 64x64 3->64 7x7/2 %s: max error %.2g x max|exact|\n", what[m], e / mx);
-        CHECKF(mx > 0 && e <= ATOL_W4 * mx, "polyphase Winograd %s: error %.3g x max|exact| (bound %g)", what[m], e / mx, ATOL_W4);
+    {
+        const float *got[3] = { y, dw, db };
+        const double *ex[3] = { ye, dwe, dbe };
+        const size_t cnt[3] = { ny, nw, (size_t)co };
+        static const char *const what[3] = { "output", "weight gradient", "bias gradient" };
+        check_exact("polyphase Winograd F(3x3,4x4) 64x64 3->64 7x7/2", 3, got, ex, cnt, what, ATOL_W4);
     }
     free(x); free(w); free(dy); free(y); free(dw); free(db); free(bias); free(ye); free(dwe); free(dbe);
 #endif
