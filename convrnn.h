@@ -1870,7 +1870,11 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    stride-2 first layers (constants up to 4 in its A, 8 in the weight gradient's, 5 in B): on
    BaseNet's conv1 at 64x64 1.9e-6 (output) and 2.5e-6 (weight gradient) x the largest value,
    where the direct kernels are 5.6e-7 and 3.9e-7 (tests/test_simd.c checks 3e-5); build with
-   CONVRNN_NO_WINO_PHASE for the direct kernels.
+   CONVRNN_NO_WINO_PHASE for the direct kernels. Non-finite values: every Winograd kernel mixes
+   the values of a tile's patch, so a NaN or an infinity in a patch can make any output of its
+   tile NaN (and any weight's gradient), where the direct kernels give NaN (or an infinity) only
+   in the outputs whose window holds it (the trainer refuses non-finite data and losses either
+   way).
    bwd-filter: the polyphase Winograd above (its layers; db summed from the same reads of dy);
    Winograd F(2x2,3x3)'s weight-gradient form for the F(3x3,2x2) layers (convrnn__sconv_bwf_w32:
    imnetds 3.9 -> 3.1 ms on one thread, 2.0 -> 1.8 ms on two);
