@@ -685,7 +685,8 @@ static void test_cells(void) {
     cell_case("rgc shallow 7x7x32 (threads)", &c, 7, 32, 32, 0, 1);
 }
 
-/* x[0..n) = scale x standard normal draws */
+#if defined(CONVRNN__SIMD) && (!defined(CONVRNN_NO_WINO4) || !defined(CONVRNN_NO_WINO_PHASE))
+/* (for the double-precision checks below) x[0..n) = scale x standard normal draws */
 static void fill_normal(convrnn_rng *rng, float *x, size_t n, double scale) {
     size_t i;
     for (i = 0; i < n; i++) x[i] = (float)(convrnn_rng_normal(rng) * scale);
@@ -710,6 +711,7 @@ static void check_exact(const char *label, int k, const float *const *got, const
         CHECKF(m > 0 && e <= bound * m, "%s %s: error %.3g x max|exact| (bound %g)", label, what[j], e / m, bound);
     }
 }
+#endif
 
 /* Winograd F(4x4, 3x3) against a double-precision direct convolution, on BaseNet's conv5 layer
    (7x7, 256 -> 512; 2 samples): the output, the input gradient and the weight gradient each within
