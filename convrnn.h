@@ -4039,9 +4039,8 @@ CONVRNN__OMP_FOR_DYN
    partial sums are added in range order: 1 and N threads give the same bits. Rounding: as
    F(4x4,3x3) (constants up to 4 in A3, 8 in A4, 5 in B). Returns 0 (nothing written) when it
    does not apply or without scratch memory. */
-#ifndef CONVRNN__PW_TB
-#define CONVRNN__PW_TB 40
-#endif
+#define CONVRNN__PW_TB 40       /* tiles per block (BaseNet's conv1: one tile row of 38; measured
+                                   with 6, 12 and 20: no faster) */
 #define CONVRNN__PW_RANGES 16   /* weight gradient: ranges of tile rows at most */
 static int convrnn__pw_ok(const convrnn__geom *g) {
 #ifdef CONVRNN_NO_WINO_PHASE
@@ -4582,10 +4581,11 @@ CONVRNN__OMP_FOR_DYN
        dw += A2^T [ sum over tiles of (G3 dY G3^T) (.) (B^T d B) ] A2,
        G3 = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],  A2^T = [1 1 1 0; 0 1 -1 1],
    16 products per tile and channel pair where the direct sum takes 36. Every tile of x (V) and of
-   dy (Z) is transformed first; a task owns 2 vectors of output channels and runs, tile of 6
-   input channels by tile, the 16 sums over the tiles (K = tiles, few) in registers, each folded
-   at once into the 4 taps' sums (A2^T has 0 and +-1 only; in L1), which are added to dw. Each element of dw is one
-   task's, summed in a fixed order. db is left to the caller. */
+   dy (Z) is transformed first, and V copied into blocks of 6 input channels in reading order
+   (V6); a task owns 2 vectors of output channels and runs, block of 6 input channels by block,
+   the 16 sums over the tiles (K = tiles, few) in registers, each folded at once into the 4 taps'
+   sums (A2^T has 0 and +-1 only; in L1), which are added to dw. Each element of dw is one task's,
+   summed in a fixed order. db is left to the caller. */
 static const signed char convrnn__w32_fold[2][4] = { { 1, 1, 1, 0 }, { 0, 1, -1, 1 } };   /* A2^T */
 CONVRNN__FINL void convrnn__w32_bwf_g(const int MR, int T, const float *V, size_t vx, int CsV, const float *Z, size_t zx, int ldz,
                                       float *dw, size_t tst, int Co, int nl) {
@@ -4638,12 +4638,11 @@ static int convrnn__sconv_bwf_w32(void *actx, const convrnn__geom *g, const floa
     const size_t sz_v6 = convrnn__al((size_t)nb6 * 16 * T * 6 * sizeof(float));
     const int nthr = flops <= CONVRNN__PAR_FLOPS || nblk < 2 ? 1 : convrnn__nthreads();
     char *mem, *base;
-    float *V, *Z;
+    float *V, *Z, *V6;
     convrnn__w32p c;
     int task;
     (void)nthr;   /* (read by the parallel region only) */
     if (!convrnn__w32_ok(g)) return 0;
-    float *V6;
     mem = (char *)convrnn__scratch(actx, sz_v + sz_z + sz_v6 + 64);
     if (!mem) return 0;
     base = convrnn__al_base(mem);
@@ -4668,7 +4667,7 @@ CONVRNN__OMP_FOR_STATIC
                         V6[(((size_t)task * 16 + xi) * T + t) * 6 + i] = 6 * task + i < Ci ? V[(size_t)xi * vx + (size_t)t * CiV + 6 * task + i] : 0.0f;
         }
 CONVRNN__OMP_FOR_DYN
-        for (task = 0; task < nblk; task++) {   /* output channels [co0, co0 + nl), tiles of 3 input channels */
+        for (task = 0; task < nblk; task++) {   /* output channels [co0, co0 + nl), blocks of 6 input channels */
             const int co0 = task * NB, nl = Co - co0 < NB ? Co - co0 : NB;
             const size_t tst = (size_t)Ci * Co;
             int c0;
