@@ -2556,8 +2556,10 @@ static void convrnn__ukr_bo(int mr, int nv, int kc, const float *pad, const ptrd
 #define CONVRNN__WIDE_PANEL_MAX 1048576.0
 #if defined(__GNUC__)
 #define CONVRNN__PREFETCH(p) __builtin_prefetch(p)
+#define CONVRNN__PREFETCHW(p) __builtin_prefetch(p, 1)   /* a line about to be written */
 #else
 #define CONVRNN__PREFETCH(p) ((void)(p))
+#define CONVRNN__PREFETCHW(p) ((void)(p))
 #endif
 
 static size_t convrnn__al(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
@@ -4042,6 +4044,9 @@ CONVRNN__OMP_FOR_DYN
 #define CONVRNN__PW_TB 40       /* tiles per block (BaseNet's conv1: one tile row of 38; measured
                                    with 6, 12 and 20: no faster) */
 #define CONVRNN__PW_RANGES 16   /* weight gradient: ranges of tile rows at most */
+#ifndef CONVRNN__PW_PFD
+#define CONVRNN__PW_PFD 2
+#endif
 static int convrnn__pw_ok(const convrnn__geom *g) {
 #ifdef CONVRNN_NO_WINO_PHASE
     (void)g;
@@ -4098,6 +4103,20 @@ static void convrnn__pw_in(const convrnn__pwp *c, int q, float *band, float *V, 
                         if (sx + b2 >= 0 && sx + b2 < g->w) convrnn__vcopy(d + b2 * ci, xr + (size_t)(sx + b2) * ci, ci);
             }
         }
+    if (q + 1 < c->g->n * c->TH * c->nbx) {   /* the rows of block q + 1, read ahead */
+        const int n1 = (q + 1) / (c->TH * c->nbx), ty1 = ((q + 1) / c->nbx) % c->TH, tx1 = ((q + 1) % c->nbx) * CONVRNN__PW_TB;
+        const int sx0 = 2 * 3 * tx1 - g->pl < 0 ? 0 : 2 * 3 * tx1 - g->pl;
+        const int sx1 = 2 * (3 * tx1 + 3 * CONVRNN__PW_TB + 3) - g->pl < g->w ? 2 * (3 * tx1 + 3 * CONVRNN__PW_TB + 3) - g->pl : g->w;
+        for (i = 0; i < 12 && sx0 < sx1; i++) {
+            const int sy = 2 * 3 * ty1 + i - g->pt;
+            if (sy >= 0 && sy < g->h) {
+                const float *pr = c->x + (((size_t)n1 * g->h + sy) * g->w + sx0) * ci;
+                const int len = (sx1 - sx0) * ci;
+                for (k = 0; k < len; k += 16) CONVRNN__PREFETCH(pr + k);
+                CONVRNN__PREFETCH(pr + len - 1);
+            }
+        }
+    }
     for (t = 0; t < nb; t++) {
         const float *px[36];
         for (i = 0; i < 36; i++) px[i] = band + ((size_t)(i / 6) * BW + 3 * t + i % 6) * CP;
@@ -4160,6 +4179,16 @@ static void convrnn__pw_fwd_task(const convrnn__pwp *c, int q, float *band, floa
             const int oy0 = 3 * ty, ox0 = 3 * (tx0 + t);
             const int ny = g->oh - oy0 < 3 ? g->oh - oy0 : 3, nx = g->ow - ox0 < 3 ? g->ow - ox0 : 3;
             int cc;
+            if (t + CONVRNN__PW_PFD < nb) {   /* the lines of y the tile PW_PFD ahead writes, owned ahead */
+                const int px = ox0 + 3 * CONVRNN__PW_PFD, lx = g->ow - px < 3 ? g->ow - px : 3;
+                int a, b2, v;
+                for (a = 0; a < ny; a++)
+                    for (b2 = 0; b2 < lx; b2++) {
+                        float *pr = c->y + (((size_t)n * g->oh + oy0 + a) * g->ow + px + b2) * Co + c0;
+                        for (v = 0; v < wp; v += 16) CONVRNN__PREFETCHW(pr + v);
+                        CONVRNN__PREFETCHW(pr + wp - 1);
+                    }
+            }
             for (cc = 0; cc < wp; cc += VL) {
                 const int nn = wp - cc < VL ? wp - cc : VL;
                 const convrnn__vf bv = c->bias ? convrnn__vldn(c->bias + c0 + cc, nn) : convrnn__vzero();
@@ -4190,6 +4219,17 @@ static void convrnn__pw_bwf_task(const convrnn__pwp *c, int q, float *band, floa
     for (t = 0; t < nb; t++) {   /* Z[xi][t] = G3 dY G3^T of the tile's 3x3 dy (zeros off the map) */
         const int oy0 = 3 * ty, ox0 = 3 * (tx0 + t);
         int cc;
+        {   /* dy of the tile PW_PFD ahead (in the next tile row past the row's end) */
+            const int ta = tx0 + t + CONVRNN__PW_PFD, py = ta < c->TW ? oy0 : oy0 + 3, px = 3 * (ta < c->TW ? ta : ta - c->TW);
+            int a, v;
+            for (a = 0; a < 3; a++)
+                if (py + a < g->oh && px < g->ow) {
+                    const float *pr = c->dy + (((size_t)n * g->oh + py + a) * g->ow + px) * Co;
+                    const int len = (g->ow - px < 3 ? g->ow - px : 3) * Co;
+                    for (v = 0; v < len; v += 16) CONVRNN__PREFETCH(pr + v);
+                    CONVRNN__PREFETCH(pr + len - 1);
+                }
+        }
         for (cc = 0; cc < Co; cc += VL) {
             const int nn = Co - cc < VL ? Co - cc : VL;
             convrnn__vf d[3][3], t6[6][3], col[3], u[6];
