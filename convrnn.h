@@ -1793,9 +1793,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      bwd-data     the same with dy as the source, taps reversed through the gather rule, and
                   B = w transposed per tap; dx += result.
      bwd-filter   dw[(tap,ci)][co] += sum over pixels of x[pixel through tap][ci] dy[pixel][co].
-   bwd-data with stride s > 1 runs as a GEMM, Z[pixel][(tap, ci)] = dy[pixel] . w[tap][ci], whose
-   rows are then added to dx run by run (a tap row's (kx, ci) are consecutive in dx), while the
-   packed weights fit in 2 MB; above that as s*s stride-1 ones, one per phase of the input grid
+   bwd-data with stride s > 1 (other than the polyphase layers below) runs as a GEMM,
+   Z[pixel][(tap, ci)] = dy[pixel] . w[tap][ci], whose rows are then added to dx run by run (a tap
+   row's (kx, ci) are consecutive in dx), while the packed weights fit in 2 MB; above that as s*s stride-1 ones, one per phase of the input grid
    (its rows iy with (iy + pt) % s == a see only the kernel rows a + s j; columns alike), each
    into a zeroed block added to its places in dx; the indirect kernel below is the fallback.
    Forward and bwd-data take the first kernel that applies:
@@ -1806,9 +1806,12 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
      polyphase Winograd   7x7 or 8x8 stride 2 from at most 4 channels to 16+ (an image's first
                           layer): the four phases of the input grid as 4 ci channels of a 4x4
                           stride-1 kernel, run as F(3x3,4x4) (3.1x fewer products for 7x7; see
-                          convrnn__sconv_pw; forward and weight gradient; BaseNet's conv1 forward
-                          27 -> 20 ms, its weight gradient with db 30 -> 20 ms, Intel Xeon, one
-                          thread);
+                          convrnn__sconv_pw; forward, input gradient (its adjoint: dy as the
+                          source, convrnn__sconv_pw_dx) and weight gradient; BaseNet's conv1
+                          forward 27 -> 20 ms, its weight gradient with db 30 -> 20 ms, Intel
+                          Xeon, one thread; its input gradient 25 -> 22 ms, AMD EPYC; the rows
+                          ahead prefetched: 24-29 -> 16-18 ms for the weight gradient and 24 -> 18
+                          ms for the forward there);
      Winograd F(3x3,2x2)  2x2 stride 1 with 64+ channels on both sides and at most 4 MB of
                           transformed tiles (a readout; BaseNet's imnetds: one 3x3 tile per
                           sample), forward and input gradient (weight gradient: below): 2.25x
@@ -1868,8 +1871,9 @@ CONVRNNDEF double convrnn_rng_truncnormal(convrnn_rng *r) {
    196+ pixels with 32+ channels (BaseNet's conv2-conv4) have that rounding in their outputs and
    input gradients; their weight gradients stay on F(2x2,3x3). The polyphase F(3x3,4x4) of
    stride-2 first layers (constants up to 4 in its A, 8 in the weight gradient's, 5 in B): on
-   BaseNet's conv1 at 64x64 1.9e-6 (output) and 2.5e-6 (weight gradient) x the largest value,
-   where the direct kernels are 5.6e-7 and 3.9e-7 (tests/test_simd.c checks 3e-5); build with
+   BaseNet's conv1 at 64x64 1.9e-6 (output), 6.7e-6 (input gradient) and 2.5e-6 (weight
+   gradient) x the largest value, where the direct kernels are 5.6e-7, 2.1e-7 and 3.9e-7
+   (tests/test_simd.c checks 3e-5); build with
    CONVRNN_NO_WINO_PHASE for the direct kernels. Non-finite values: every Winograd kernel mixes
    the values of a tile's patch, so a NaN or an infinity in a patch can make any output of its
    tile NaN (and any weight's gradient), where the direct kernels give NaN (or an infinity) only
@@ -4044,6 +4048,7 @@ CONVRNN__OMP_FOR_DYN
 #define CONVRNN__PW_TB 40       /* tiles per block (BaseNet's conv1: one tile row of 38; measured
                                    with 6, 12 and 20: no faster) */
 #define CONVRNN__PW_RANGES 16   /* weight gradient: ranges of tile rows at most */
+#define CONVRNN__PW_CEMAX 16    /* input gradient: 4 ci phase channels, in whole vectors */
 #ifndef CONVRNN__PW_PFD
 #define CONVRNN__PW_PFD 2
 #endif
@@ -4368,6 +4373,167 @@ CONVRNN__OMP_FOR_DYN
                 }
             }
         }
+    }
+    convrnn_free(actx, mem);
+    return 1;
+}
+
+/* Input gradient of the same convolutions (BaseNet's conv1 when the image's gradient is wanted:
+   saliency maps). In the phase grid the forward is y[o] = sum over j < 4 of P[o + j] W'[j], so its
+   adjoint is dP[Y] = sum over j of dy[Y - j] W'[j]: a stride-1 4x4 correlation of dy (3 rows and
+   columns of zeros before) with the flipped kernel W'[3 - j], co -> 4ci channels, which
+   F(3x3, 4x4) computes as above with the roles swapped:
+       dP tile = A3^T [ (B^T e B) (.) U ] A3,   e = the 6x6 patch of dy from (3ty - 3, 3tx - 3),
+       U[xi][co][e'] = (G4 flip(W') G4^T)[xi] for phase channel e' (4ci padded to whole vectors),
+   36 GEMMs of [tiles x co] x [co x 4ci]. Each value of dP is one pixel of x (phase (pa, pb) of
+   P[Y][X] is x[2Y + pa - pt][2X + pb - pl]) and is added to it; the tiles of dP are disjoint, so
+   every value of dx is written by one task: 1 and N threads give the same bits. */
+typedef struct {
+    const convrnn__geom *g;
+    const float *dy, *U;
+    float *dx;
+    int C4, CE, PH, PW, TH, TW, nbx;
+    size_t vx, ux, mx;
+} convrnn__pwd;
+static void convrnn__pw_dx_task(const convrnn__pwd *c, int q, float *V, float *M) {
+    const convrnn__geom *g = c->g;
+    const int VL = CONVRNN__VL, MR = CONVRNN__MRI, Co = g->co, CP = (Co + VL - 1) / VL * VL, CE = c->CE, ci = g->ci;
+    const int n = q / (c->TH * c->nbx), ty = (q / c->nbx) % c->TH, tx0 = (q % c->nbx) * CONVRNN__PW_TB;
+    const int nb = c->TW - tx0 < CONVRNN__PW_TB ? c->TW - tx0 : CONVRNN__PW_TB;
+    const ptrdiff_t zero_off[1] = { 0 };
+    int t, i, xi, mt;
+    for (t = 0; t < nb; t++) {   /* V[xi][t] = B^T e B of the tile's dy patch (NULL: zeros off the map) */
+        const float *px[36];
+        const int y0 = 3 * ty - 3, x0 = 3 * (tx0 + t) - 3;
+        {   /* the new rows of the tile PW_PFD ahead (the rows above were read by the tile row above) */
+            const int ta = tx0 + t + CONVRNN__PW_PFD, py = ta < c->TW ? 3 * ty : 3 * ty + 3, pc = 3 * (ta < c->TW ? ta : ta - c->TW);
+            int a, v;
+            for (a = 0; a < 3; a++)
+                if (py + a < g->oh && pc < g->ow) {
+                    const float *pr = c->dy + (((size_t)n * g->oh + py + a) * g->ow + pc) * Co;
+                    const int len = (g->ow - pc < 3 ? g->ow - pc : 3) * Co;
+                    for (v = 0; v < len; v += 16) CONVRNN__PREFETCH(pr + v);
+                    CONVRNN__PREFETCH(pr + len - 1);
+                }
+        }
+        for (i = 0; i < 36; i++) {
+            const int yy = y0 + i / 6, xx = x0 + i % 6;
+            px[i] = yy >= 0 && yy < g->oh && xx >= 0 && xx < g->ow ? c->dy + (((size_t)n * g->oh + yy) * g->ow + xx) * Co : NULL;
+        }
+        convrnn__w4_in(px, Co, V + (size_t)t * CP, c->vx);
+    }
+    for (xi = 0; xi < 36; xi++) {   /* M[xi] = V[xi] U[xi] */
+        const float *pb = c->U + (size_t)xi * c->ux;
+        for (mt = 0; mt < nb; mt += MR) {
+            const float *bs[CONVRNN__MRMAX];
+            float *crow[CONVRNN__MRMAX];
+            for (i = 0; i < MR; i++) {
+                bs[i] = V + (size_t)xi * c->vx + (size_t)(mt + i < nb ? mt + i : mt) * CP;
+                crow[i] = mt + i < nb ? M + (size_t)xi * c->mx + (size_t)(mt + i) * CE : NULL;
+            }
+            convrnn__ukr_run(CE / VL, nb - mt < MR ? nb - mt : MR, 1, bs, zero_off, &Co, &pb, crow, CE, 0, NULL);
+        }
+    }
+    for (t = 0; t < nb; t++) {   /* dP = A3^T M A3, each value added to its pixel of dx */
+        const int Y0 = 3 * ty, X0 = 3 * (tx0 + t), ix0 = 2 * X0 - g->pl;
+        float o[3][3][CONVRNN__PW_CEMAX];
+        int e0, a, b2, pa, pb, j;
+        if (t + CONVRNN__PW_PFD < nb) {   /* the 6 rows of dx the tile PW_PFD ahead adds to, owned ahead */
+            const int jx0 = ix0 + 6 * CONVRNN__PW_PFD < 0 ? 0 : ix0 + 6 * CONVRNN__PW_PFD;
+            const int jx1 = ix0 + 6 * CONVRNN__PW_PFD + 6 < g->w ? ix0 + 6 * CONVRNN__PW_PFD + 6 : g->w;
+            for (a = 0; a < 6 && jx0 < jx1; a++) {
+                const int iy = 2 * Y0 + a - g->pt;
+                if (iy >= 0 && iy < g->h) {
+                    float *pr = c->dx + (((size_t)n * g->h + iy) * g->w + jx0) * ci;
+                    CONVRNN__PREFETCHW(pr);
+                    CONVRNN__PREFETCHW(pr + (size_t)(jx1 - jx0) * ci - 1);
+                }
+            }
+        }
+        for (e0 = 0; e0 < CE; e0 += VL) {
+            convrnn__vf s3[3][6], m6[6], y[3];
+            for (b2 = 0; b2 < 6; b2++) {   /* columns: s3 = A3^T m */
+                for (a = 0; a < 6; a++) m6[a] = convrnn__vld(M + (size_t)(6 * a + b2) * c->mx + (size_t)t * CE + e0);
+                convrnn__pw_a3(m6, y);
+                for (a = 0; a < 3; a++) s3[a][b2] = y[a];
+            }
+            for (a = 0; a < 3; a++) {   /* rows: (A3^T m) A3 */
+                convrnn__pw_a3(s3[a], y);
+                for (b2 = 0; b2 < 3; b2++) convrnn__vst(o[a][b2] + e0, y[b2]);
+            }
+        }
+        for (a = 0; a < 3 && Y0 + a < c->PH; a++)   /* P[Y0 + a][X0 + b2], phase (pa, pb): x[2(Y0 + a) + pa - pt][ix0 + 2 b2 + pb] */
+            for (pa = 0; pa < 2; pa++) {
+                const int iy = 2 * (Y0 + a) + pa - g->pt;
+                float *row;
+                if (iy < 0 || iy >= g->h) continue;
+                row = c->dx + ((size_t)n * g->h + iy) * g->w * ci;
+                for (b2 = 0; b2 < 3; b2++)
+                    for (pb = 0; pb < 2; pb++) {
+                        const int ix = ix0 + 2 * b2 + pb;
+                        const float *src = o[a][b2] + (2 * pa + pb) * ci;
+                        float *dst = row + (size_t)ix * ci;
+                        if (ix < 0 || ix >= g->w) continue;
+                        for (j = 0; j < ci; j++) dst[j] += src[j];
+                    }
+            }
+    }
+}
+static int convrnn__sconv_pw_dx(void *actx, const convrnn__geom *g, const float *w, const float *dy, float *dx) {
+    const int VL = CONVRNN__VL, ci = g->ci, k = g->kh, Co = g->co, C4 = 4 * ci, CE = (C4 + VL - 1) / VL * VL;
+    const int CP = (Co + VL - 1) / VL * VL;
+    /* the rows Y of P that hold pixels of x: 2Y + pa - pt < h */
+    const int PH = (g->h - 1 + g->pt) / 2 + 1, PW = (g->w - 1 + g->pl) / 2 + 1;
+    const int TH = (PH + 2) / 3, TW = (PW + 2) / 3, nbx = (TW + CONVRNN__PW_TB - 1) / CONVRNN__PW_TB;
+    const int TB = TW < CONVRNN__PW_TB ? TW : CONVRNN__PW_TB, nblk = g->n * TH * nbx;
+    const double flops = 36.0 * g->n * TH * TW * C4 * Co;
+    const size_t vx = convrnn__w4_str((size_t)TB * CP), ux = convrnn__w4_str((size_t)Co * CE), mx = convrnn__w4_str((size_t)TB * CE);
+    const size_t sz_u = convrnn__al((size_t)36 * ux * sizeof(float));
+    const size_t sz_v = convrnn__al(((size_t)36 * vx + 2 * CONVRNN__MRMAX) * sizeof(float)), sz_m = convrnn__al((size_t)36 * mx * sizeof(float));
+    int nthr = flops <= CONVRNN__PAR_FLOPS || nblk < 2 ? 1 : convrnn__nthreads(), task, e, c0, xi, l;
+    char *mem, *base;
+    float *U;
+    convrnn__pwd c;
+    if (!convrnn__pw_ok(g) || g->oh < 1 || g->ow < 1) return 0;
+    mem = (char *)convrnn__scratch(actx, sz_u + (sz_v + sz_m) * (size_t)nthr + 64);
+    if (!mem) return 0;
+    base = convrnn__al_base(mem);
+    U = (float *)base;
+    memset(U, 0, sz_u);
+    for (e = 0; e < C4; e++) {   /* U[xi][co][e] = (G4 flip(W') G4^T)[xi]: vectors over co, then transposed */
+        const int pa = e / ci / 2, pb = e / ci % 2, cc = e % ci;
+        for (c0 = 0; c0 < Co; c0 += VL) {
+            const int nn = Co - c0 < VL ? Co - c0 : VL;
+            convrnn__vf wq[4][4], t6[6][4], col[4], u[6];
+            float o[CONVRNN__VL];
+            int a, b2;
+            for (a = 0; a < 4; a++)
+                for (b2 = 0; b2 < 4; b2++) {   /* flip: tap (a, b2) of the correlation is W'[3 - a][3 - b2] */
+                    const int ky = 2 * (3 - a) + pa, kx = 2 * (3 - b2) + pb;
+                    wq[a][b2] = ky < k && kx < k ? convrnn__vldn(w + (((size_t)ky * k + kx) * ci + cc) * Co + c0, nn) : convrnn__vzero();
+                }
+            for (b2 = 0; b2 < 4; b2++) {   /* columns: t6 = G4 g */
+                for (a = 0; a < 4; a++) col[a] = wq[a][b2];
+                convrnn__pw_g4(col, u);
+                for (a = 0; a < 6; a++) t6[a][b2] = u[a];
+            }
+            for (a = 0; a < 6; a++) {   /* rows: (G4 g) G4^T */
+                convrnn__pw_g4(t6[a], u);
+                for (b2 = 0; b2 < 6; b2++) {
+                    xi = 6 * a + b2;
+                    convrnn__vst(o, u[b2]);
+                    for (l = 0; l < nn; l++) U[(size_t)xi * ux + (size_t)(c0 + l) * CE + e] = o[l];
+                }
+            }
+        }
+    }
+    c.g = g; c.dy = dy; c.U = U; c.dx = dx; c.C4 = C4; c.CE = CE; c.PH = PH; c.PW = PW; c.TH = TH; c.TW = TW; c.nbx = nbx;
+    c.vx = vx; c.ux = ux; c.mx = mx;
+CONVRNN__OMP_REGION(nthr > 1)
+    {
+        char *scr = base + sz_u + (sz_v + sz_m) * (size_t)convrnn__tid();
+CONVRNN__OMP_FOR_DYN
+        for (task = 0; task < nblk; task++) convrnn__pw_dx_task(&c, task, (float *)scr, (float *)(scr + sz_v));
     }
     convrnn_free(actx, mem);
     return 1;
@@ -6514,6 +6680,7 @@ static void convrnn__conv_bwd_dx(convrnn_tape *t, const convrnn__geom *g, const 
                                  convrnn_real *dx) {
 #ifdef CONVRNN__SIMD
     if (CONVRNN__VEC(t)) {
+        if (dx && convrnn__sconv_pw_dx(t->alloc_ctx, g, w, dy, dx)) dx = NULL;
         if (dx && g->s > 1 && convrnn__sconv_bwd_col(t->alloc_ctx, g, w, dy, dx)) dx = NULL;
         if (dx && g->s > 1 && convrnn__sconv_bwd_phase(t, g, w, dy, dx)) dx = NULL;
         if (dx && convrnn__sconv_w32(t->alloc_ctx, g, 1, dy, w, NULL, dx)) dx = NULL;

@@ -38,7 +38,7 @@ static int runs_w4(int k, int s, int ci, int co) { return k == 3 && s == 1 && ci
 #endif
 #define RTOL_EW 1e-5
 /* a 7x7 or 8x8 stride-2 convolution from at most 4 channels to 16+ that runs the polyphase
-   Winograd F(3x3, 4x4) in SIMD builds (forward and weight gradient): the F(4x4,3x3) tolerance */
+   Winograd F(3x3, 4x4) in SIMD builds (forward, input and weight gradients): the F(4x4,3x3) tolerance */
 #ifdef CONVRNN_NO_WINO_PHASE
 static int runs_pw(int k, int s, int ci, int co) { (void)k; (void)s; (void)ci; (void)co; return 0; }
 #else
@@ -336,7 +336,7 @@ static void test_conv(void) {
         { 17, 7, 7, 32, 256, 3, 1, 0, 1, 1 },   /* 64 + 4 tiles: blocks of 34 on 2 threads, 64 and 4 on one */
         { 70, 7, 7, 32, 33, 3, 1, 0, 1, 1 },    /* weight gradient in groups of 64 and 6 samples (256 tiles) */
         /* 7x7 and 8x8 stride 2 from at most 4 channels with 16+ outputs run the polyphase Winograd
-           F(3x3, 4x4) (forward and weight gradient): 1-4 channels, VALID, odd sizes (partial tiles),
+           F(3x3, 4x4) (forward, input gradient and weight gradient): 1-4 channels, VALID, odd sizes (partial tiles),
            two column panels with a tail, two blocks of tiles in a row (125 output columns), 16
            ranges of tile rows (4 samples x 7), threads */
         { 2, 17, 19, 1, 16, 7, 2, 0, 1, 1 },
@@ -771,9 +771,9 @@ static void test_wino4_accuracy(void) {
 
 /* The polyphase Winograd F(3x3, 4x4) (7x7 stride-2 convolutions from at most 4 channels) against
    a double-precision direct convolution on BaseNet's conv1 (3 -> 64) at 64x64, 2 samples: the
-   output, the weight gradient and the bias gradient each within ATOL_W4 x max|exact| (measured on
-   AVX-512: 1.9e-6, 2.5e-6, 1.1e-7; the direct float kernels on the same data: 5.6e-7, 3.9e-7,
-   2.7e-7) */
+   output, the input gradient, the weight gradient and the bias gradient each within ATOL_W4 x
+   max|exact| (measured on AVX-512: 1.9e-6, 2.3e-6, 2.5e-6, 1.1e-7; the direct float kernels on
+   the same data: 5.6e-7, -, 3.9e-7, 2.7e-7) */
 static void test_pw_accuracy(void) {
 #if defined(CONVRNN__SIMD) && !defined(CONVRNN_NO_WINO_PHASE)
     const int n = 2, h = 64, ci = 3, co = 64, k = 7, oh = 32;
@@ -781,8 +781,9 @@ static void test_pw_accuracy(void) {
     float *x = (float *)malloc(nx * sizeof(float)), *w = (float *)malloc(nw * sizeof(float));
     float *dy = (float *)malloc(ny * sizeof(float)), *y = (float *)malloc(ny * sizeof(float));
     float *dw = (float *)calloc(nw, sizeof(float)), *db = (float *)calloc((size_t)co, sizeof(float));
-    float *bias = (float *)malloc((size_t)co * sizeof(float));
+    float *bias = (float *)malloc((size_t)co * sizeof(float)), *dx = (float *)calloc(nx, sizeof(float));
     double *ye = (double *)calloc(ny, sizeof(double)), *dwe = (double *)calloc(nw, sizeof(double));
+    double *dxe = (double *)calloc(nx, sizeof(double));
     double *dbe = (double *)calloc((size_t)co, sizeof(double));
     convrnn_tape t;
     convrnn__geom g;
@@ -797,7 +798,7 @@ static void test_pw_accuracy(void) {
     CHECK(convrnn__pw_ok(&g));
     convrnn_tape_init(&t, 1);
     convrnn__conv_fwd_any(&t, &g, x, w, bias, y);
-    convrnn__conv_bwd_any(&t, &g, x, w, dy, NULL, dw, db);
+    convrnn__conv_bwd_any(&t, &g, x, w, dy, dx, dw, db);
     convrnn_tape_free(&t);
     for (i = 0; i < ny; i++) ye[i] = bias[i % co];
     for (b = 0; b < n; b++)   /* the exact sums, in double */
@@ -811,22 +812,26 @@ static void test_pw_accuracy(void) {
                         if (iy < 0 || iy >= h || ix < 0 || ix >= h) continue;
                         for (c = 0; c < ci; c++) {
                             const float *wr = w + ((size_t)(ky * k + kx) * ci + c) * co;
-                            const double xv = x[(((size_t)b * h + iy) * h + ix) * ci + c];
+                            const size_t px = (((size_t)b * h + iy) * h + ix) * ci + c;
+                            const double xv = x[px];
+                            double acc = 0;
                             for (o = 0; o < co; o++) {
                                 ye[po * co + o] += xv * wr[o];
+                                acc += (double)wr[o] * dy[po * co + o];
                                 dwe[((size_t)(ky * k + kx) * ci + c) * co + o] += xv * dy[po * co + o];
                             }
+                            dxe[px] += acc;
                         }
                     }
             }
     {
-        const float *got[3] = { y, dw, db };
-        const double *ex[3] = { ye, dwe, dbe };
-        const size_t cnt[3] = { ny, nw, (size_t)co };
-        static const char *const what[3] = { "output", "weight gradient", "bias gradient" };
-        check_exact("polyphase Winograd F(3x3,4x4) 64x64 3->64 7x7/2", 3, got, ex, cnt, what, ATOL_W4);
+        const float *got[4] = { y, dx, dw, db };
+        const double *ex[4] = { ye, dxe, dwe, dbe };
+        const size_t cnt[4] = { ny, nx, nw, (size_t)co };
+        static const char *const what[4] = { "output", "input gradient", "weight gradient", "bias gradient" };
+        check_exact("polyphase Winograd F(3x3,4x4) 64x64 3->64 7x7/2", 4, got, ex, cnt, what, ATOL_W4);
     }
-    free(x); free(w); free(dy); free(y); free(dw); free(db); free(bias); free(ye); free(dwe); free(dbe);
+    free(x); free(w); free(dy); free(y); free(dx); free(dw); free(db); free(bias); free(ye); free(dxe); free(dwe); free(dbe);
 #endif
 }
 
