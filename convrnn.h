@@ -4213,6 +4213,19 @@ static void convrnn__pw_fwd_task(const convrnn__pwp *c, int q, float *band, floa
         }
     }
 }
+/* Read ahead the 3 rows of dy from 3 ty of tile column ta (of TW in a row; past the row's end, the
+   next tile row's), 3 pixels of co values each */
+static void convrnn__pw_pf_dy(const convrnn__geom *g, const float *dy, int n, int ty, int ta, int TW) {
+    const int py = ta < TW ? 3 * ty : 3 * ty + 3, px = 3 * (ta < TW ? ta : ta - TW), Co = g->co;
+    int a, v;
+    for (a = 0; a < 3; a++)
+        if (py + a < g->oh && px < g->ow) {
+            const float *pr = dy + (((size_t)n * g->oh + py + a) * g->ow + px) * Co;
+            const int len = (g->ow - px < 3 ? g->ow - px : 3) * Co;
+            for (v = 0; v < len; v += 16) CONVRNN__PREFETCH(pr + v);
+            CONVRNN__PREFETCH(pr + len - 1);
+        }
+}
 /* Weight-gradient block q into the range's partial sums S[xi][e][co] (row length zld) and, with
    dbr, dbr[co] (the bias gradient: each tile's dy summed row by row, then added) */
 static void convrnn__pw_bwf_task(const convrnn__pwp *c, int q, float *band, float *V, float *Z, ptrdiff_t *pbk, float *S,
@@ -4224,17 +4237,7 @@ static void convrnn__pw_bwf_task(const convrnn__pwp *c, int q, float *band, floa
     for (t = 0; t < nb; t++) {   /* Z[xi][t] = G3 dY G3^T of the tile's 3x3 dy (zeros off the map) */
         const int oy0 = 3 * ty, ox0 = 3 * (tx0 + t);
         int cc;
-        {   /* dy of the tile PW_PFD ahead (in the next tile row past the row's end) */
-            const int ta = tx0 + t + CONVRNN__PW_PFD, py = ta < c->TW ? oy0 : oy0 + 3, px = 3 * (ta < c->TW ? ta : ta - c->TW);
-            int a, v;
-            for (a = 0; a < 3; a++)
-                if (py + a < g->oh && px < g->ow) {
-                    const float *pr = c->dy + (((size_t)n * g->oh + py + a) * g->ow + px) * Co;
-                    const int len = (g->ow - px < 3 ? g->ow - px : 3) * Co;
-                    for (v = 0; v < len; v += 16) CONVRNN__PREFETCH(pr + v);
-                    CONVRNN__PREFETCH(pr + len - 1);
-                }
-        }
+        convrnn__pw_pf_dy(g, c->dy, n, ty, tx0 + t + CONVRNN__PW_PFD, c->TW);
         for (cc = 0; cc < Co; cc += VL) {
             const int nn = Co - cc < VL ? Co - cc : VL;
             convrnn__vf d[3][3], t6[6][3], col[3], u[6];
@@ -4405,17 +4408,8 @@ static void convrnn__pw_dx_task(const convrnn__pwd *c, int q, float *V, float *M
     for (t = 0; t < nb; t++) {   /* V[xi][t] = B^T e B of the tile's dy patch (NULL: zeros off the map) */
         const float *px[36];
         const int y0 = 3 * ty - 3, x0 = 3 * (tx0 + t) - 3;
-        {   /* the new rows of the tile PW_PFD ahead (the rows above were read by the tile row above) */
-            const int ta = tx0 + t + CONVRNN__PW_PFD, py = ta < c->TW ? 3 * ty : 3 * ty + 3, pc = 3 * (ta < c->TW ? ta : ta - c->TW);
-            int a, v;
-            for (a = 0; a < 3; a++)
-                if (py + a < g->oh && pc < g->ow) {
-                    const float *pr = c->dy + (((size_t)n * g->oh + py + a) * g->ow + pc) * Co;
-                    const int len = (g->ow - pc < 3 ? g->ow - pc : 3) * Co;
-                    for (v = 0; v < len; v += 16) CONVRNN__PREFETCH(pr + v);
-                    CONVRNN__PREFETCH(pr + len - 1);
-                }
-        }
+        /* the new rows of the tile PW_PFD ahead (the rows above were read by the tile row above) */
+        convrnn__pw_pf_dy(g, c->dy, n, ty, tx0 + t + CONVRNN__PW_PFD, c->TW);
         for (i = 0; i < 36; i++) {
             const int yy = y0 + i / 6, xx = x0 + i % 6;
             px[i] = yy >= 0 && yy < g->oh && xx >= 0 && xx < g->ow ? c->dy + (((size_t)n * g->oh + yy) * g->ow + xx) * Co : NULL;
