@@ -4162,8 +4162,9 @@ static void convrnn__pw_pack(const convrnn__pwp *c, const float *w, float *U, in
 }
 /* The 36 GEMMs of a polyphase block of nb tiles: M[xi] = V[xi] U[xi], xi < 36. Tile i's row of
    V[xi] is at V + xi vx + i vs (K values), U[xi] at U + xi ux (K rows of nv vectors), and its row
-   of M[xi] at M + xi mx + i ld (ld = nv VL); MRI tiles per micro-kernel call. Inlined (a call per
-   block measured 12% slower on the F(4x4,3x3) layers' same loop). */
+   of M[xi] at M + xi mx + i ld (ld = nv VL); MRI tiles per micro-kernel call. Inlined. (The
+   F(4x4,3x3) panel keeps its own copy: through this helper BaseNet's conv5 forward measured 4.2-4.5
+   against 3.8 ms inlined, 6.3 ms as a call; AMD EPYC.) */
 CONVRNN__FINL void convrnn__pw_gemm(int nb, int nv, int K, const float *V, size_t vx, int vs, const float *U, size_t ux,
                                     float *M, size_t mx, int ld) {
     const int MR = CONVRNN__MRI;
